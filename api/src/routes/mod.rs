@@ -1,0 +1,10 @@
+//! HTTP routes, one module per resource.
+
+mod health;
+
+use actix_web::web;
+
+/// Registers every route.
+pub fn configure(config: &mut web::ServiceConfig) {
+    config.configure(health::configure);
+}

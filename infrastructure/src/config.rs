@@ -1,0 +1,374 @@
+//! Typed settings, read once at start from the environment (a `.env` file is loaded first if
+//! present; real environment variables win).
+//!
+//! Every problem is collected and reported together, naming the variable, so an operator fixes
+//! a broken configuration in one go rather than one restart per mistake.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use base64::Engine;
+use secrecy::{ExposeSecret, SecretBox, SecretString};
+use url::Url;
+
+/// Default address the HTTP server binds to.
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+/// Twilio's REST API.
+pub const DEFAULT_TWILIO_API_BASE: &str = "https://api.twilio.com";
+/// OpenAI's HTTP API.
+pub const DEFAULT_OPENAI_API_BASE: &str = "https://api.openai.com";
+/// OpenAI's Realtime WebSocket.
+pub const DEFAULT_OPENAI_REALTIME_URL: &str = "wss://api.openai.com/v1/realtime?model=gpt-realtime";
+
+/// The configuration was missing or malformed; lists every problem found.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct SettingsError {
+    /// One line per problem, each naming its variable.
+    pub problems: Vec<String>,
+}
+
+impl fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "invalid configuration:")?;
+        for problem in &self.problems {
+            writeln!(f, "  - {problem}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Where the database is.
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    /// `postgres://…` connection string (may hold a password).
+    pub url: SecretString,
+}
+
+/// Twilio account and API.
+#[derive(Debug, Clone)]
+pub struct TwilioSettings {
+    /// `AC…`; needed to call Twilio and check webhook signatures.
+    pub account_sid: Option<String>,
+    /// Auth token; signs webhooks and authenticates REST calls.
+    pub auth_token: Option<SecretString>,
+    /// REST API base URL (tests point it at a fake).
+    pub api_base: Url,
+}
+
+/// OpenAI endpoints.
+#[derive(Debug, Clone)]
+pub struct OpenAiSettings {
+    /// HTTP API base URL (summaries).
+    pub api_base: Url,
+    /// Realtime WebSocket URL.
+    pub realtime_url: Url,
+}
+
+/// 32 bytes that encrypt API keys at rest.
+pub type EncryptionKey = SecretBox<[u8; 32]>;
+
+/// Everything `callassist serve` needs.
+#[derive(Debug)]
+pub struct Settings {
+    /// The database.
+    pub database: DatabaseSettings,
+    /// Address the HTTP server binds to.
+    pub bind: SocketAddr,
+    /// The URL Twilio and browsers reach us at (signatures and stream URLs are built on it).
+    pub public_base_url: Url,
+    /// RabbitMQ; the relay is off without it.
+    pub amqp_url: Option<SecretString>,
+    /// Twilio.
+    pub twilio: TwilioSettings,
+    /// OpenAI.
+    pub openai: OpenAiSettings,
+    /// Signs access tokens; at least 32 bytes.
+    pub jwt_secret: SecretString,
+    /// Encrypts API keys at rest.
+    pub encryption_key: EncryptionKey,
+    /// Log format.
+    pub log_format: LogFormat,
+}
+
+/// Reads variables through a lookup function, collecting problems.
+struct Reader<F> {
+    lookup: F,
+    problems: Vec<String>,
+}
+
+impl<F: Fn(&str) -> Option<String>> Reader<F> {
+    fn optional(&self, name: &str) -> Option<String> {
+        (self.lookup)(name).filter(|value| !value.trim().is_empty())
+    }
+
+    fn required(&mut self, name: &str, what: &str) -> Option<String> {
+        let value = self.optional(name);
+        if value.is_none() {
+            self.problems.push(format!("{name} is missing: {what}"));
+        }
+        value
+    }
+
+    fn url(&mut self, name: &str, default: &str, schemes: &[&str]) -> Option<Url> {
+        let raw = self.optional(name).unwrap_or_else(|| default.to_owned());
+        match Url::parse(&raw) {
+            Ok(url) if schemes.contains(&url.scheme()) => Some(url),
+            Ok(_) => {
+                self.problems.push(format!(
+                    "{name} must be a {} URL, not '{raw}'",
+                    schemes.join(" or ")
+                ));
+                None
+            }
+            Err(err) => {
+                self.problems
+                    .push(format!("{name} is not a valid URL ('{raw}'): {err}"));
+                None
+            }
+        }
+    }
+}
+
+impl DatabaseSettings {
+    /// Reads `DATABASE_URL` from the environment (after `.env`).
+    pub fn from_env() -> Result<Self, SettingsError> {
+        load_dotenv();
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads `DATABASE_URL` through `lookup`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let mut reader = Reader {
+            lookup,
+            problems: Vec::new(),
+        };
+        let database = read_database(&mut reader);
+        match database {
+            Some(database) if reader.problems.is_empty() => Ok(database),
+            _ => Err(SettingsError {
+                problems: reader.problems,
+            }),
+        }
+    }
+}
+
+fn read_database<F: Fn(&str) -> Option<String>>(
+    reader: &mut Reader<F>,
+) -> Option<DatabaseSettings> {
+    let url = reader.required(
+        "DATABASE_URL",
+        "the PostgreSQL connection string, e.g. postgres://user@localhost/callassist",
+    )?;
+    match Url::parse(&url) {
+        Ok(parsed) if matches!(parsed.scheme(), "postgres" | "postgresql") => {
+            Some(DatabaseSettings {
+                url: SecretString::from(url),
+            })
+        }
+        _ => {
+            reader
+                .problems
+                .push("DATABASE_URL must be a postgres:// URL".to_owned());
+            None
+        }
+    }
+}
+
+impl Settings {
+    /// Reads every setting from the environment (after `.env`).
+    pub fn from_env() -> Result<Self, SettingsError> {
+        load_dotenv();
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads every setting through `lookup`, reporting all problems at once.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let mut reader = Reader {
+            lookup,
+            problems: Vec::new(),
+        };
+        let database = read_database(&mut reader);
+
+        let bind_raw = reader
+            .optional("BIND")
+            .unwrap_or_else(|| DEFAULT_BIND.to_owned());
+        let bind = bind_raw.parse::<SocketAddr>().map_err(|_| {
+            reader.problems.push(format!(
+                "BIND must be an address and port like 127.0.0.1:8080, not '{bind_raw}'"
+            ));
+        });
+        let default_public = match &bind {
+            Ok(addr) => format!("http://{addr}"),
+            Err(()) => format!("http://{DEFAULT_BIND}"),
+        };
+        let public_base_url = reader.url("PUBLIC_BASE_URL", &default_public, &["http", "https"]);
+        let amqp_url = reader.optional("AMQP_URL");
+        if let Some(raw) = &amqp_url {
+            if !matches!(
+                Url::parse(raw).map(|u| u.scheme().to_owned()).as_deref(),
+                Ok("amqp" | "amqps")
+            ) {
+                reader
+                    .problems
+                    .push("AMQP_URL must be an amqp:// or amqps:// URL".to_owned());
+            }
+        }
+
+        let account_sid = reader.optional("TWILIO_ACCOUNT_SID");
+        if let Some(sid) = &account_sid {
+            let valid = sid.len() == 34
+                && sid.starts_with("AC")
+                && sid[2..].bytes().all(|b| b.is_ascii_hexdigit());
+            if !valid {
+                reader
+                    .problems
+                    .push("TWILIO_ACCOUNT_SID must be AC followed by 32 hex digits".to_owned());
+            }
+        }
+        let auth_token = reader.optional("TWILIO_AUTH_TOKEN").map(SecretString::from);
+        let twilio_api_base = reader.url(
+            "TWILIO_API_BASE",
+            DEFAULT_TWILIO_API_BASE,
+            &["http", "https"],
+        );
+        let openai_api_base = reader.url(
+            "OPENAI_API_BASE",
+            DEFAULT_OPENAI_API_BASE,
+            &["http", "https"],
+        );
+        let openai_realtime_url = reader.url(
+            "OPENAI_REALTIME_URL",
+            DEFAULT_OPENAI_REALTIME_URL,
+            &["ws", "wss"],
+        );
+
+        let jwt_secret = reader.required(
+            "JWT_SECRET",
+            "at least 32 random bytes that sign access tokens",
+        );
+        if let Some(secret) = &jwt_secret {
+            if secret.len() < 32 {
+                reader.problems.push(format!(
+                    "JWT_SECRET must be at least 32 bytes, it has {}",
+                    secret.len()
+                ));
+            }
+        }
+        let encryption_key = reader
+            .required("ENCRYPTION_KEY", "32 random bytes, standard base64, that encrypt API keys at rest")
+            .and_then(|raw| match decode_key(&raw) {
+                Some(key) => Some(key),
+                None => {
+                    reader.problems.push("ENCRYPTION_KEY must be 32 bytes in standard base64 (openssl rand -base64 32)".to_owned());
+                    None
+                }
+            });
+
+        let log_format = match reader
+            .optional("LOG_FORMAT")
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                reader.problems.push(format!(
+                    "LOG_FORMAT must be 'json' or 'text', not '{other}'"
+                ));
+                LogFormat::Text
+            }
+        };
+
+        let (
+            Some(database),
+            Ok(bind),
+            Some(public_base_url),
+            Some(twilio_api_base),
+            Some(openai_api_base),
+            Some(openai_realtime_url),
+            Some(jwt_secret),
+            Some(encryption_key),
+        ) = (
+            database,
+            bind,
+            public_base_url,
+            twilio_api_base,
+            openai_api_base,
+            openai_realtime_url,
+            jwt_secret,
+            encryption_key,
+        )
+        else {
+            return Err(SettingsError {
+                problems: reader.problems,
+            });
+        };
+        if !reader.problems.is_empty() {
+            return Err(SettingsError {
+                problems: reader.problems,
+            });
+        }
+        Ok(Self {
+            database,
+            bind,
+            public_base_url,
+            amqp_url: amqp_url.map(SecretString::from),
+            twilio: TwilioSettings {
+                account_sid,
+                auth_token,
+                api_base: twilio_api_base,
+            },
+            openai: OpenAiSettings {
+                api_base: openai_api_base,
+                realtime_url: openai_realtime_url,
+            },
+            jwt_secret: SecretString::from(jwt_secret),
+            encryption_key,
+            log_format,
+        })
+    }
+}
+
+fn decode_key(raw: &str) -> Option<EncryptionKey> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(raw.trim())
+        .ok()?;
+    let key: [u8; 32] = bytes.try_into().ok()?;
+    Some(SecretBox::new(Box::new(key)))
+}
+
+/// Loads `.env` into the process environment if the file exists; variables already set win.
+pub fn load_dotenv() {
+    // A missing .env is normal; a malformed one is reported by the settings it fails to set.
+    let _ = dotenvy::dotenv();
+}
+
+/// The log format from `LOG_FORMAT`, for commands that log before (or without) full settings.
+pub fn log_format_from_env() -> LogFormat {
+    match std::env::var("LOG_FORMAT")
+        .map(|v| v.to_ascii_lowercase())
+        .as_deref()
+    {
+        Ok("json") => LogFormat::Json,
+        _ => LogFormat::Text,
+    }
+}
+
+/// Exposes the database URL for connecting (kept out of `Debug` output).
+pub fn database_url(settings: &DatabaseSettings) -> &str {
+    settings.url.expose_secret()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,107 @@
+use std::collections::HashMap;
+
+use secrecy::ExposeSecret;
+
+use super::*;
+
+const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="; // 32 bytes
+
+fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    move |name| map.get(name).cloned()
+}
+
+fn complete() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (
+            "DATABASE_URL",
+            "postgres://postgres@127.0.0.1:5432/callassist",
+        ),
+        ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+        ("ENCRYPTION_KEY", KEY),
+    ]
+}
+
+#[test]
+fn it_should_fill_defaults_around_the_required_settings() {
+    let settings = Settings::from_lookup(env(&complete())).unwrap();
+    assert_eq!(settings.bind.to_string(), "127.0.0.1:8080");
+    assert_eq!(settings.public_base_url.as_str(), "http://127.0.0.1:8080/");
+    assert_eq!(settings.twilio.api_base.as_str(), "https://api.twilio.com/");
+    assert_eq!(
+        settings.openai.realtime_url.as_str(),
+        DEFAULT_OPENAI_REALTIME_URL
+    );
+    assert_eq!(settings.log_format, LogFormat::Text);
+    assert_eq!(
+        settings.encryption_key.expose_secret(),
+        b"0123456789abcdef0123456789abcdef"
+    );
+    assert!(settings.amqp_url.is_none());
+}
+
+#[test]
+fn it_should_name_every_missing_setting_at_once() {
+    let err = Settings::from_lookup(env(&[])).unwrap_err();
+    let text = err.to_string();
+    for name in ["DATABASE_URL", "JWT_SECRET", "ENCRYPTION_KEY"] {
+        assert!(text.contains(name), "{name} not named in: {text}");
+    }
+    assert_eq!(err.problems.len(), 3);
+}
+
+#[test]
+fn it_should_name_every_malformed_setting() {
+    let mut vars = complete();
+    vars.extend([
+        ("BIND", "localhost"),
+        ("PUBLIC_BASE_URL", "ftp://example.com"),
+        ("OPENAI_REALTIME_URL", "https://api.openai.com/v1/realtime"),
+        ("LOG_FORMAT", "yaml"),
+        ("AMQP_URL", "http://broker"),
+        ("TWILIO_ACCOUNT_SID", "AC123"),
+    ]);
+    vars.retain(|(k, _)| *k != "JWT_SECRET");
+    vars.push(("JWT_SECRET", "short"));
+    vars.retain(|(k, _)| *k != "ENCRYPTION_KEY");
+    vars.push(("ENCRYPTION_KEY", "c2hvcnQ="));
+    let err = Settings::from_lookup(env(&vars)).unwrap_err();
+    let text = err.to_string();
+    for name in [
+        "BIND",
+        "PUBLIC_BASE_URL",
+        "OPENAI_REALTIME_URL",
+        "LOG_FORMAT",
+        "AMQP_URL",
+        "TWILIO_ACCOUNT_SID",
+        "JWT_SECRET",
+        "ENCRYPTION_KEY",
+    ] {
+        assert!(text.contains(name), "{name} not named in: {text}");
+    }
+}
+
+#[test]
+fn it_should_reject_a_database_url_that_is_not_postgres() {
+    let err = DatabaseSettings::from_lookup(env(&[("DATABASE_URL", "mysql://root@localhost/db")]))
+        .unwrap_err();
+    assert_eq!(
+        err.problems,
+        vec!["DATABASE_URL must be a postgres:// URL".to_owned()]
+    );
+    assert!(DatabaseSettings::from_lookup(env(&[("DATABASE_URL", "postgresql://u@h/db")])).is_ok());
+}
+
+#[test]
+fn it_should_keep_secrets_out_of_debug_output() {
+    let settings = Settings::from_lookup(env(&complete())).unwrap();
+    let debug = format!("{settings:?}");
+    assert!(
+        !debug.contains("0123456789abcdef0123456789abcdef"),
+        "{debug}"
+    );
+    assert!(!debug.contains("postgres@127.0.0.1"), "{debug}");
+}

@@ -1,0 +1,87 @@
+//! PostgreSQL: connecting, creating the database when it does not exist yet, and the migrations
+//! of `migrations/` (the event store and the read models share one ordered history).
+
+use std::time::Duration;
+
+use sqlx::migrate::{MigrateDatabase, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres};
+
+/// Every migration of the workspace, embedded at compile time.
+pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
+
+/// The database could not be reached, created or migrated.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The URL does not parse as a PostgreSQL connection string.
+    #[error("DATABASE_URL is not a valid PostgreSQL connection string")]
+    BadUrl(#[source] sqlx::Error),
+    /// The server did not answer or refused us.
+    #[error("cannot reach PostgreSQL at {target}")]
+    Unreachable {
+        /// Host, port and database (no password).
+        target: String,
+        /// Why.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// A migration failed.
+    #[error("migrating the database failed")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// How many connections one process keeps open at most.
+const MAX_CONNECTIONS: u32 = 20;
+
+fn describe(options: &PgConnectOptions) -> String {
+    format!(
+        "{}:{}/{}",
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or("(default)")
+    )
+}
+
+/// Creates the database named in `url` if it does not exist yet.
+pub async fn create_if_missing(url: &str) -> Result<(), DbError> {
+    let options: PgConnectOptions = url.parse().map_err(DbError::BadUrl)?;
+    let unreachable = |source| DbError::Unreachable {
+        target: describe(&options),
+        source,
+    };
+    if !Postgres::database_exists(url).await.map_err(unreachable)? {
+        // Two processes may race to create it; the loser sees "already exists".
+        if let Err(err) = Postgres::create_database(url).await {
+            if !Postgres::database_exists(url).await.unwrap_or(false) {
+                return Err(unreachable(err));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Opens a pool on `url`, failing fast (5 s) when the server does not answer.
+pub async fn connect(url: &str) -> Result<PgPool, DbError> {
+    let options: PgConnectOptions = url.parse().map_err(DbError::BadUrl)?;
+    let target = describe(&options);
+    PgPoolOptions::new()
+        .max_connections(MAX_CONNECTIONS)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options)
+        .await
+        .map_err(|source| DbError::Unreachable { target, source })
+}
+
+/// Creates the database if needed, connects, and applies pending migrations.
+pub async fn connect_and_migrate(url: &str) -> Result<PgPool, DbError> {
+    create_if_missing(url).await?;
+    let pool = connect(url).await?;
+    MIGRATOR.run(&pool).await?;
+    Ok(pool)
+}
+
+/// Whether the database answers a trivial query within `timeout`.
+pub async fn is_ready(pool: &PgPool, timeout: Duration) -> bool {
+    let ping = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool);
+    matches!(tokio::time::timeout(timeout, ping).await, Ok(Ok(1)))
+}

@@ -1,0 +1,14 @@
+//! Infrastructure of Call Assistant: everything that talks to the outside world on behalf of the
+//! pure `domain` crate.
+//!
+//! - [`config`]: typed settings from the environment (and `.env`), checked once at start.
+//! - [`telemetry`]: the `tracing` subscriber (text or JSON).
+//! - [`db`]: connecting to PostgreSQL, creating the database, running the migrations.
+//! - [`event_store`]: the write path (load, decide, append with metadata) over postgres-es,
+//!   with aggregates cached in memory, and the gap-safe reader of the global stream.
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod db;
+pub mod event_store;
+pub mod telemetry;

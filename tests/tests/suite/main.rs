@@ -1,0 +1,8 @@
+//! The one test binary of the end-to-end and database tests (one build, run in parallel).
+// Test code: a panic is a failed assertion with its reason.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod event_store;
+mod global_stream;
+mod health;
+mod wakeup;
