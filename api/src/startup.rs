@@ -1,6 +1,7 @@
 //! Building the application from its settings, and running it until it is told to stop.
 
 use std::net::TcpListener;
+use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::http::header::{HeaderName, HeaderValue};
@@ -68,6 +69,8 @@ impl Application {
                 .configure(routes::configure)
         })
         .listen(listener)?
+        .disable_signals()
+        .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
         .run();
         Ok(Self {
             port,
@@ -88,9 +91,16 @@ impl Application {
         &self.url
     }
 
-    /// Serves until SIGINT or SIGTERM (actix-web drains requests in flight), running the
-    /// node's background tasks beside it; reports which one stopped first.
+    /// Serves until SIGINT or SIGTERM, then stops accepting and lets requests in flight finish
+    /// (up to 30 s); runs the node's background tasks beside it and reports which one stopped
+    /// first.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let handle = self.server.handle();
+        let stopper = tokio::spawn(async move {
+            let signal = shutdown_signal().await;
+            tracing::info!(signal, "stopping: finishing requests in flight");
+            handle.stop(true).await;
+        });
         let notifier = tokio::spawn(wakeup::notify_other_nodes(
             self.pool.clone(),
             self.appended.clone(),
@@ -108,7 +118,36 @@ impl Application {
             }
         };
         notifier_abort.abort();
+        stopper.abort();
         self.pool.close().await;
         outcome
+    }
+}
+
+/// How long requests in flight may take to finish after a stop signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM, naming which.
+async fn shutdown_signal() -> &'static str {
+    let interrupt = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                terminate.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = interrupt => "SIGINT",
+        () = terminate => "SIGTERM",
     }
 }

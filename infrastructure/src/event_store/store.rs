@@ -2,19 +2,34 @@
 //!
 //! postgres-es 0.5.0's snapshot and aggregate-store modes apply new events to the stored
 //! snapshot twice, so they are not used. Instead each node keeps the aggregates it recently used
-//! in memory (an LRU) with the sequence they are at, and brings one up to date by reading only
-//! the events after that sequence: one query on the primary key. Another node may have appended
-//! in between; that is what the catch-up read is for, and a decision taken on a state that is
-//! stale by the time it is appended fails on the primary key and is retried on fresh state.
+//! in memory (an LRU) with the sequence they are at.
+//!
+//! A command is decided optimistically on what the node holds (a new, empty aggregate when it
+//! holds nothing) and its events are appended at the next sequence numbers in one `INSERT`
+//! statement. The primary key `(aggregate_type, aggregate_id, sequence)` makes that append fail
+//! if anyone appended in between, i.e. if the decision was taken on a stale state; the node then
+//! catches up with one indexed query (`sequence > held`) and decides again. A decision that
+//! appends nothing (a rejection, or a retried webhook) is trusted only after that same catch-up
+//! query showed the state was current. Every outcome is therefore decided on the latest state,
+//! and the common case — a new call, or a command on an aggregate this node holds — costs one
+//! round trip to the database.
+//!
+//! postgres-es' own `persist` runs `BEGIN`, one `INSERT` per event and `COMMIT`: four round
+//! trips for a two-event command. A single multi-row `INSERT` is atomic by itself, so the append
+//! here is one statement; whole histories are still loaded through postgres-es.
 
+use std::collections::HashMap;
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use cqrs_es::event_sink::EventSink;
 use cqrs_es::persist::{
     EventUpcaster, PersistedEventRepository, PersistenceError, SerializedEvent,
 };
-use cqrs_es::{Aggregate, AggregateContext, AggregateError, EventEnvelope, EventStore};
+use cqrs_es::{
+    Aggregate, AggregateContext, AggregateError, DomainEvent, EventEnvelope, EventStore,
+};
 use domain::CommandMetadata;
 use futures::TryStreamExt;
 use lru::LruCache;
@@ -27,6 +42,10 @@ use super::AppendSignal;
 const CONFLICT_ATTEMPTS: u32 = 8;
 /// The longest pause before a retry; the pause is random so two writers stop colliding.
 const MAX_BACKOFF: Duration = Duration::from_millis(20);
+
+const APPEND: &str = "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+     SELECT $1, $2, e.sequence, e.event_type, e.event_version, e.payload, $7 \
+       FROM UNNEST($3::bigint[], $4::text[], $5::text[], $6::jsonb[]) AS e(sequence, event_type, event_version, payload)";
 
 const SELECT_AFTER: &str = "SELECT aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata \
      FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3 ORDER BY sequence";
@@ -87,6 +106,13 @@ pub struct Committed<A: Aggregate> {
     pub events: Vec<EventEnvelope<A>>,
 }
 
+/// A state of an aggregate and the sequence it is at; `current` once checked against the store.
+struct Belief<A> {
+    aggregate: A,
+    sequence: usize,
+    current: bool,
+}
+
 struct Cached<A> {
     aggregate: A,
     sequence: usize,
@@ -143,19 +169,16 @@ where
     ) -> Result<Committed<A>, StoreError<A::Error>> {
         let metadata = metadata.to_map();
         for attempt in 1..CONFLICT_ATTEMPTS {
-            match self
-                .execute_once(id, command.clone(), metadata.clone())
-                .await
-            {
+            match self.execute_once(id, command.clone(), &metadata).await {
                 Err(AggregateError::AggregateConflict) => {
-                    // The next load catches up with the events that beat us.
+                    // The next attempt catches up with the events that beat us.
                     tracing::debug!(attempt, "concurrent append, retrying on fresh state");
                     tokio::time::sleep(backoff(attempt)).await;
                 }
                 other => return other.map_err(StoreError::from),
             }
         }
-        self.execute_once(id, command, metadata)
+        self.execute_once(id, command, &metadata)
             .await
             .map_err(StoreError::from)
     }
@@ -164,35 +187,143 @@ where
         &self,
         id: &str,
         command: A::Command,
-        metadata: std::collections::HashMap<String, String>,
+        metadata: &HashMap<String, String>,
     ) -> Result<Committed<A>, AggregateError<A::Error>> {
-        let mut loaded = self.load_aggregate(id).await?;
-        let sink = cqrs_es::event_sink::EventSink::default();
-        loaded
-            .aggregate
-            .handle(command, &self.services, &sink)
-            .await
-            .map_err(AggregateError::UserError)?;
-        let events = sink.collect().await;
-        if events.is_empty() {
-            return Ok(Committed {
-                aggregate: loaded.aggregate,
-                sequence: loaded.sequence,
-                events: vec![],
-            });
+        let mut belief = self.held(id);
+        loop {
+            let mut aggregate = belief.aggregate.clone();
+            let sink = EventSink::default();
+            let decided = aggregate
+                .handle(command.clone(), &self.services, &sink)
+                .await;
+            let events = sink.collect().await;
+            if decided.is_ok() && !events.is_empty() {
+                // `EventSink::write` has applied the events to `aggregate` already.
+                match self.append(id, belief.sequence, events, metadata).await {
+                    Ok(envelopes) => {
+                        let sequence = belief.sequence + envelopes.len();
+                        self.remember(id, &aggregate, sequence);
+                        self.appended.appended();
+                        return Ok(Committed {
+                            aggregate,
+                            sequence,
+                            events: envelopes,
+                        });
+                    }
+                    Err(AggregateError::AggregateConflict) if !belief.current => {
+                        belief = self.catch_up(id, belief).await?;
+                        continue;
+                    }
+                    Err(err) => return Err(err),
+                }
+            }
+            // Nothing to append: trust the outcome only if it was decided on the current state.
+            if !belief.current {
+                let held_sequence = belief.sequence;
+                belief = self.catch_up(id, belief).await?;
+                if belief.sequence != held_sequence {
+                    continue;
+                }
+            }
+            return match decided {
+                Ok(()) => Ok(Committed {
+                    aggregate: belief.aggregate,
+                    sequence: belief.sequence,
+                    events: vec![],
+                }),
+                Err(rejection) => Err(AggregateError::UserError(rejection)),
+            };
         }
-        // `EventSink::write` has applied the events to `loaded.aggregate` already.
-        let aggregate = loaded.aggregate.clone();
-        let committed = self.commit(events, loaded, metadata).await?;
-        let sequence = committed.last().map_or(0, |envelope| envelope.sequence);
-        Ok(Committed {
+    }
+
+    /// What this node holds of aggregate `id`, not yet checked against the store.
+    fn held(&self, id: &str) -> Belief<A> {
+        let (aggregate, sequence) = self.cached(id).unwrap_or_default();
+        Belief {
             aggregate,
             sequence,
-            events: committed,
+            current: false,
+        }
+    }
+
+    /// Applies the events stored after `belief`, making it current.
+    async fn catch_up(
+        &self,
+        id: &str,
+        belief: Belief<A>,
+    ) -> Result<Belief<A>, AggregateError<A::Error>> {
+        let Belief {
+            mut aggregate,
+            mut sequence,
+            ..
+        } = belief;
+        let newer = self.events_after(id, sequence).await?;
+        if !newer.is_empty() {
+            for event in newer {
+                let envelope = self.deserialize(event)?;
+                sequence = envelope.sequence;
+                aggregate.apply(envelope.payload);
+            }
+            self.remember(id, &aggregate, sequence);
+        }
+        Ok(Belief {
+            aggregate,
+            sequence,
+            current: true,
         })
     }
 
-    /// The current state of aggregate `id` (a default state if it has no events).
+    /// Appends `events` after sequence `after` in one statement; a conflict when any of those
+    /// sequence numbers is taken.
+    async fn append(
+        &self,
+        id: &str,
+        after: usize,
+        events: Vec<A::Event>,
+        metadata: &HashMap<String, String>,
+    ) -> Result<Vec<EventEnvelope<A>>, AggregateError<A::Error>> {
+        let unexpected =
+            |err: Box<dyn std::error::Error + Send + Sync>| AggregateError::UnexpectedError(err);
+        let envelopes: Vec<EventEnvelope<A>> = events
+            .into_iter()
+            .enumerate()
+            .map(|(offset, payload)| EventEnvelope {
+                aggregate_id: id.to_owned(),
+                sequence: after + offset + 1,
+                payload,
+                metadata: metadata.clone(),
+            })
+            .collect();
+        let mut sequences = Vec::with_capacity(envelopes.len());
+        let mut types = Vec::with_capacity(envelopes.len());
+        let mut versions = Vec::with_capacity(envelopes.len());
+        let mut payloads = Vec::with_capacity(envelopes.len());
+        for envelope in &envelopes {
+            sequences
+                .push(i64::try_from(envelope.sequence).map_err(|err| unexpected(Box::new(err)))?);
+            types.push(envelope.payload.event_type());
+            versions.push(envelope.payload.event_version());
+            payloads.push(
+                serde_json::to_value(&envelope.payload).map_err(|err| unexpected(Box::new(err)))?,
+            );
+        }
+        let metadata = serde_json::to_value(metadata).map_err(|err| unexpected(Box::new(err)))?;
+        sqlx::query(APPEND)
+            .bind(A::TYPE)
+            .bind(id)
+            .bind(&sequences)
+            .bind(&types)
+            .bind(&versions)
+            .bind(&payloads)
+            .bind(&metadata)
+            .execute(&self.pool)
+            .await
+            .map_err(append_error)?;
+        Ok(envelopes)
+    }
+
+    /// The current state of aggregate `id` (a default state if it has no events): what this
+    /// node holds, caught up with the events stored since.
     pub async fn load(&self, id: &str) -> Result<LoadedAggregate<A>, StoreError<A::Error>> {
         self.load_aggregate(id).await.map_err(StoreError::from)
     }
@@ -252,6 +383,20 @@ where
     }
 }
 
+/// A taken sequence number (unique violation) is a conflict; anything else is the database's.
+fn append_error<E: std::error::Error>(err: sqlx::Error) -> AggregateError<E> {
+    const UNIQUE_VIOLATION: &str = "23505";
+    match &err {
+        sqlx::Error::Database(db) if db.code().as_deref() == Some(UNIQUE_VIOLATION) => {
+            AggregateError::AggregateConflict
+        }
+        sqlx::Error::Database(_) | sqlx::Error::Protocol(_) | sqlx::Error::Encode(_) => {
+            AggregateError::UnexpectedError(Box::new(err))
+        }
+        _ => AggregateError::DatabaseConnectionError(Box::new(err)),
+    }
+}
+
 /// A random pause that grows with the attempt, capped at [`MAX_BACKOFF`].
 fn backoff(attempt: u32) -> Duration {
     let ceiling = (Duration::from_micros(500) * attempt.pow(2)).min(MAX_BACKOFF);
@@ -295,20 +440,11 @@ where
         &self,
         aggregate_id: &str,
     ) -> Result<LoadedAggregate<A>, AggregateError<A::Error>> {
-        let (mut aggregate, mut sequence) = self.cached(aggregate_id).unwrap_or_default();
-        let newer = self.events_after(aggregate_id, sequence).await?;
-        if !newer.is_empty() {
-            for event in newer {
-                let envelope = self.deserialize(event)?;
-                sequence = envelope.sequence;
-                aggregate.apply(envelope.payload);
-            }
-            self.remember(aggregate_id, &aggregate, sequence);
-        }
+        let belief = self.catch_up(aggregate_id, self.held(aggregate_id)).await?;
         Ok(LoadedAggregate {
             aggregate_id: aggregate_id.to_owned(),
-            aggregate,
-            sequence,
+            aggregate: belief.aggregate,
+            sequence: belief.sequence,
         })
     }
 
@@ -316,28 +452,21 @@ where
         &self,
         events: Vec<A::Event>,
         context: LoadedAggregate<A>,
-        metadata: std::collections::HashMap<String, String>,
+        metadata: HashMap<String, String>,
     ) -> Result<Vec<EventEnvelope<A>>, AggregateError<A::Error>> {
-        let envelopes: Vec<EventEnvelope<A>> = events
-            .into_iter()
-            .enumerate()
-            .map(|(offset, payload)| EventEnvelope {
-                aggregate_id: context.aggregate_id.clone(),
-                sequence: context.sequence + offset + 1,
-                payload,
-                metadata: metadata.clone(),
-            })
-            .collect();
-        let serialized = envelopes
-            .iter()
-            .map(SerializedEvent::try_from)
-            .collect::<Result<Vec<_>, _>>()?;
-        self.repo.persist::<A>(&serialized, None).await?;
-        self.appended.appended();
-        if let Some(last) = envelopes.last() {
-            // The context's aggregate already has the events applied (EventSink::write).
-            self.remember(&context.aggregate_id, &context.aggregate, last.sequence);
+        if events.is_empty() {
+            return Ok(vec![]);
         }
+        let envelopes = self
+            .append(&context.aggregate_id, context.sequence, events, &metadata)
+            .await?;
+        // The context's aggregate already has the events applied (EventSink::write).
+        self.remember(
+            &context.aggregate_id,
+            &context.aggregate,
+            context.sequence + envelopes.len(),
+        );
+        self.appended.appended();
         Ok(envelopes)
     }
 }

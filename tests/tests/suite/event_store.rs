@@ -306,3 +306,123 @@ async fn it_should_report_the_store_unavailable_when_the_database_is_gone() {
         outcome.err()
     );
 }
+
+#[tokio::test]
+async fn it_should_redecide_a_no_op_that_a_stale_cache_suggested() {
+    let db = TestDatabase::fresh().await;
+    let node_a = cached_businesses(&db.pool);
+    let node_b = cached_businesses(&db.another_pool().await);
+    let id = BusinessId(Uuid::new_v4());
+    node_a
+        .execute(&id.to_string(), register(id), &meta("r"))
+        .await
+        .unwrap();
+    node_b
+        .execute(
+            &id.to_string(),
+            BusinessCommand::SetOwnerAvailability { available: false },
+            &meta("b"),
+        )
+        .await
+        .unwrap();
+
+    // Node A still holds "available": switching it on looks like a no-op there, but is not.
+    let on = node_a
+        .execute(
+            &id.to_string(),
+            BusinessCommand::SetOwnerAvailability { available: true },
+            &meta("a"),
+        )
+        .await
+        .unwrap();
+    // Node B, which last saw "unavailable", switching it on after node A did: a real no-op.
+    let on_again = node_b
+        .execute(
+            &id.to_string(),
+            BusinessCommand::SetOwnerAvailability { available: true },
+            &meta("b"),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(on.events.len(), 1, "decided again on the current state");
+    assert_eq!(on.sequence, 3);
+    assert!(on.aggregate.owner_available);
+    assert!(on_again.events.is_empty());
+    assert_eq!(on_again.sequence, 3);
+}
+
+#[tokio::test]
+async fn it_should_reject_on_the_current_state_when_a_stale_cache_would_accept() {
+    let db = TestDatabase::fresh().await;
+    let node_a = cached_businesses(&db.pool);
+    let node_b = cached_businesses(&db.another_pool().await);
+    let id = BusinessId(Uuid::new_v4());
+    node_a
+        .execute(&id.to_string(), register(id), &meta("r"))
+        .await
+        .unwrap();
+    node_b
+        .execute(
+            &id.to_string(),
+            BusinessCommand::Deactivate {
+                reason: "unpaid".into(),
+            },
+            &meta("b"),
+        )
+        .await
+        .unwrap();
+
+    let outcome = node_a
+        .execute(
+            &id.to_string(),
+            BusinessCommand::SetRingTimeout(RingTimeout::from_secs(30).unwrap()),
+            &meta("a"),
+        )
+        .await;
+
+    assert!(matches!(
+        outcome,
+        Err(StoreError::Rejected(BusinessError::Deactivated))
+    ));
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 2, "nothing appended for the stale decision");
+}
+
+#[tokio::test]
+async fn it_should_treat_a_webhook_retried_on_another_node_as_the_same_call() {
+    let db = TestDatabase::fresh().await;
+    let node_a: AggregateStore<Call> = AggregateStore::new(db.pool.clone(), AppendSignal::new())
+        .with_cache(NonZeroUsize::new(8).unwrap());
+    let node_b: AggregateStore<Call> =
+        AggregateStore::new(db.another_pool().await, AppendSignal::new())
+            .with_cache(NonZeroUsize::new(8).unwrap());
+    let sid = sid();
+    let receive = CallCommand::Receive {
+        call: IncomingCall {
+            call_sid: sid.clone(),
+            from: CallerId::Withheld,
+            to: "+14155550199".into(),
+            business_id: None,
+        },
+        route: Route::Voicemail {
+            why: RouteReason::OwnerUnavailable,
+        },
+    };
+
+    let first = node_a
+        .execute(sid.as_ref(), receive.clone(), &meta(sid.as_ref()))
+        .await
+        .unwrap();
+    let retried = node_b
+        .execute(sid.as_ref(), receive, &meta(sid.as_ref()))
+        .await
+        .unwrap();
+
+    assert_eq!(first.events.len(), 2);
+    assert!(retried.events.is_empty());
+    assert_eq!(retried.aggregate, first.aggregate);
+}

@@ -1,0 +1,236 @@
+//! The `callassist` binary as an operator runs it: help, configuration errors, migrate, serve
+//! and graceful shutdown. Needs PostgreSQL at `DATABASE_URL` (./scripts/test provides it).
+// Test code: a panic is a failed assertion with its reason.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_callassist");
+
+/// A command with an empty environment (but PATH) in an empty folder, so no `.env` is found.
+fn callassist(args: &[&str], env: &[(&str, &str)]) -> Command {
+    let dir =
+        std::env::temp_dir().join(format!("callassist-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut command = Command::new(BIN);
+    command.args(args).current_dir(dir).env_clear();
+    if let Ok(path) = std::env::var("PATH") {
+        command.env("PATH", path);
+    }
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command
+}
+
+fn fresh_database_url() -> String {
+    let server = std::env::var("DATABASE_URL")
+        .expect("DATABASE_URL is not set: these tests need PostgreSQL. Run ./scripts/test.");
+    let mut url = reqwest::Url::parse(&server).expect("DATABASE_URL parses");
+    url.set_path(&format!(
+        "callassist_test_{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    url.to_string()
+}
+
+#[test]
+fn it_should_explain_every_subcommand_with_help() {
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["migrate", "--help"],
+        vec!["help", "serve"],
+    ] {
+        let output = callassist(&args, &[]).output().unwrap();
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{args:?} failed");
+        assert!(text.contains("Usage: callassist"), "{args:?}: {text}");
+    }
+    let top = callassist(&["--help"], &[]).output().unwrap();
+    let text = String::from_utf8_lossy(&top.stdout);
+    assert!(text.contains("serve") && text.contains("migrate"), "{text}");
+}
+
+#[test]
+fn it_should_refuse_to_serve_without_settings_and_name_each_missing_one() {
+    let output = callassist(&["serve"], &[]).output().unwrap();
+
+    assert!(!output.status.success());
+    let errors = String::from_utf8_lossy(&output.stderr);
+    for name in ["DATABASE_URL", "JWT_SECRET", "ENCRYPTION_KEY"] {
+        assert!(errors.contains(name), "{name} not named in: {errors}");
+    }
+}
+
+#[test]
+fn it_should_name_a_malformed_setting() {
+    let output = callassist(
+        &["serve"],
+        &[
+            ("DATABASE_URL", "postgres://localhost/x"),
+            ("JWT_SECRET", "too short"),
+            (
+                "ENCRYPTION_KEY",
+                "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+            ),
+        ],
+    )
+    .output()
+    .unwrap();
+
+    assert!(!output.status.success());
+    let errors = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        errors.contains("JWT_SECRET must be at least 32 bytes"),
+        "{errors}"
+    );
+}
+
+#[test]
+fn it_should_create_and_migrate_a_database_and_do_it_again_harmlessly() {
+    let url = fresh_database_url();
+
+    let first = callassist(&["migrate"], &[("DATABASE_URL", &url)])
+        .output()
+        .unwrap();
+    let second = callassist(&["migrate"], &[("DATABASE_URL", &url)])
+        .output()
+        .unwrap();
+
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert!(String::from_utf8_lossy(&second.stdout).contains("database is up to date"));
+}
+
+#[test]
+fn it_should_fail_clearly_when_the_database_cannot_be_reached() {
+    let output = callassist(
+        &["migrate"],
+        &[("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")],
+    )
+    .output()
+    .unwrap();
+
+    assert!(!output.status.success());
+    let errors = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        errors.contains("cannot reach PostgreSQL at 127.0.0.1:1/none"),
+        "{errors}"
+    );
+}
+
+#[test]
+fn it_should_serve_health_and_stop_gracefully_on_sigterm() {
+    serve_then_stop_with("-TERM");
+}
+
+#[test]
+fn it_should_stop_gracefully_on_sigint_too() {
+    serve_then_stop_with("-INT");
+}
+
+fn serve_then_stop_with(signal: &str) {
+    let url = fresh_database_url();
+    let mut child = callassist(
+        &["serve"],
+        &[
+            ("DATABASE_URL", &url),
+            ("BIND", "127.0.0.1:0"),
+            ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+            (
+                "ENCRYPTION_KEY",
+                "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+            ),
+            ("LOG_FORMAT", "json"),
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::inherit())
+    .spawn()
+    .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let base = loop {
+        let line = lines_rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the server starts and says where");
+        if let Some(base) = line.strip_prefix("callassist is serving at ") {
+            break base.trim().to_owned();
+        }
+        seen.push(line);
+    };
+
+    let ready = http::blocking_get(&format!("{base}/health/ready"));
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+
+    assert_eq!(ready, 200);
+    assert!(status.success(), "exit status {status} after {signal}");
+    let logs: Vec<String> = seen.into_iter().chain(lines_rx.try_iter()).collect();
+    let json_lines = logs.iter().filter(|line| line.starts_with('{')).count();
+    assert!(json_lines > 0, "LOG_FORMAT=json logs JSON: {logs:?}");
+    assert!(
+        logs.iter()
+            .any(|line| line.contains("request_id") && line.contains("/health/ready")),
+        "every request is logged with its id: {logs:?}"
+    );
+}
+
+mod http {
+    //! The smallest blocking HTTP GET: enough for one health check.
+    use reqwest::Url;
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+
+    pub fn blocking_get(url: &str) -> u16 {
+        let url = Url::parse(url).unwrap();
+        let host = url.host_str().unwrap();
+        let port = url.port().unwrap();
+        let mut stream = TcpStream::connect((host, port)).unwrap();
+        write!(
+            stream,
+            "GET {} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n",
+            url.path()
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response
+            .split_whitespace()
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap()
+    }
+}
