@@ -18,3 +18,15 @@ pub mod routing;
 pub mod values;
 
 pub use metadata::{Actor, CommandMetadata};
+
+/// Hands decided events to cqrs-es' sink, which applies each to the aggregate as it records it.
+/// Every aggregate's `handle` is `decide` followed by this.
+pub(crate) async fn record<A: cqrs_es::Aggregate>(
+    aggregate: &mut A,
+    events: Vec<A::Event>,
+    sink: &cqrs_es::event_sink::EventSink<A>,
+) {
+    for event in events {
+        sink.write(event, aggregate).await;
+    }
+}

@@ -225,9 +225,8 @@ impl Aggregate for Business {
         _services: &Self::Services,
         sink: &EventSink<Self>,
     ) -> Result<(), Self::Error> {
-        for event in self.decide(command)? {
-            sink.write(event, self).await;
-        }
+        let events = self.decide(command)?;
+        crate::record(self, events, sink).await;
         Ok(())
     }
 
