@@ -2,8 +2,10 @@
 //! bridge as they arrive) and the CLI subcommands that run it.
 #![warn(missing_docs)]
 
+pub mod call_flow;
 pub mod cli;
 pub mod routes;
 pub mod startup;
+pub mod twilio;
 
 pub use startup::Application;

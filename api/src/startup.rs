@@ -1,6 +1,7 @@
 //! Building the application from its settings, and running it until it is told to stop.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
@@ -11,17 +12,21 @@ use infrastructure::config::{self, Settings};
 use infrastructure::db;
 use infrastructure::event_store::wakeup::{self, AppendSignal};
 use infrastructure::event_store::Stores;
+use infrastructure::twilio::signature::Signer;
 use sqlx::PgPool;
 use tracing_actix_web::{RequestId, TracingLogger};
+use url::Url;
 
+use crate::call_flow::CallFlow;
 use crate::routes;
+use crate::twilio::PublicUrls;
 
 /// What request handlers share.
 pub struct AppState {
     /// The database.
     pub pool: PgPool,
     /// The write side.
-    pub stores: Stores,
+    pub stores: Arc<Stores>,
 }
 
 /// A built, bound, not yet running application.
@@ -39,14 +44,22 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let pool = db::connect_and_migrate(config::database_url(&settings.database)).await?;
         let appended = AppendSignal::new();
+        let stores = Arc::new(Stores::new(&pool, appended.clone()));
         let state = web::Data::new(AppState {
             pool: pool.clone(),
-            stores: Stores::new(&pool, appended.clone()),
+            stores: stores.clone(),
         });
         let listener = TcpListener::bind(settings.bind)
             .with_context(|| format!("cannot listen on BIND={}", settings.bind))?;
         let port = listener.local_addr()?.port();
         let url = format!("http://{}:{port}", settings.bind.ip());
+        let public_base = match settings.public_base_url.clone() {
+            Some(public) => public,
+            None => Url::parse(&url).with_context(|| format!("{url} is not a URL"))?,
+        };
+        let urls = web::Data::new(PublicUrls::new(public_base));
+        let signer = web::Data::new(Signer::new(settings.twilio.auth_token.clone()));
+        let flow = web::Data::new(CallFlow::new(stores, settings.webhook_store_timeout));
         let server = HttpServer::new(move || {
             App::new()
                 .wrap_fn(|request, service| {
@@ -66,6 +79,9 @@ impl Application {
                 })
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())
+                .app_data(urls.clone())
+                .app_data(signer.clone())
+                .app_data(flow.clone())
                 .configure(routes::configure)
         })
         .listen(listener)?

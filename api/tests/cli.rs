@@ -60,7 +60,13 @@ fn it_should_refuse_to_serve_without_settings_and_name_each_missing_one() {
 
     assert!(!output.status.success());
     let errors = String::from_utf8_lossy(&output.stderr);
-    for name in ["DATABASE_URL", "JWT_SECRET", "ENCRYPTION_KEY"] {
+    for name in [
+        "DATABASE_URL",
+        "JWT_SECRET",
+        "ENCRYPTION_KEY",
+        "TWILIO_ACCOUNT_SID",
+        "TWILIO_AUTH_TOKEN",
+    ] {
         assert!(errors.contains(name), "{name} not named in: {errors}");
     }
 }
@@ -153,6 +159,8 @@ fn serve_then_stop_with(signal: &str) {
                 "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
             ),
             ("LOG_FORMAT", "json"),
+            ("TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef"),
+            ("TWILIO_AUTH_TOKEN", "0123456789abcdef0123456789abcdef"),
         ],
     )
     .stdout(Stdio::piped())

@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use base64::Engine;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
@@ -17,6 +18,8 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_TWILIO_API_BASE: &str = "https://api.twilio.com";
 /// OpenAI's HTTP API.
 pub const DEFAULT_OPENAI_API_BASE: &str = "https://api.openai.com";
+/// How long a webhook waits for the event store by default, in milliseconds.
+pub const DEFAULT_WEBHOOK_STORE_TIMEOUT_MS: u64 = 2_000;
 /// OpenAI's Realtime WebSocket.
 pub const DEFAULT_OPENAI_REALTIME_URL: &str = "wss://api.openai.com/v1/realtime?model=gpt-realtime";
 
@@ -57,10 +60,10 @@ pub struct DatabaseSettings {
 /// Twilio account and API.
 #[derive(Debug, Clone)]
 pub struct TwilioSettings {
-    /// `AC…`; needed to call Twilio and check webhook signatures.
-    pub account_sid: Option<String>,
-    /// Auth token; signs webhooks and authenticates REST calls.
-    pub auth_token: Option<SecretString>,
+    /// `AC…`: the account whose numbers we answer.
+    pub account_sid: String,
+    /// Auth token: Twilio signs its webhooks with it; it authenticates our REST calls.
+    pub auth_token: SecretString,
     /// REST API base URL (tests point it at a fake).
     pub api_base: Url,
 }
@@ -84,8 +87,11 @@ pub struct Settings {
     pub database: DatabaseSettings,
     /// Address the HTTP server binds to.
     pub bind: SocketAddr,
-    /// The URL Twilio and browsers reach us at (signatures and stream URLs are built on it).
-    pub public_base_url: Url,
+    /// The URL Twilio and browsers reach us at (signatures and stream URLs are built on it);
+    /// `None`: the address the server is bound to.
+    pub public_base_url: Option<Url>,
+    /// How long a webhook waits for the event store before it answers from memory.
+    pub webhook_store_timeout: Duration,
     /// RabbitMQ; the relay is off without it.
     pub amqp_url: Option<SecretString>,
     /// Twilio.
@@ -207,11 +213,24 @@ impl Settings {
                 "BIND must be an address and port like 127.0.0.1:8080, not '{bind_raw}'"
             ));
         });
-        let default_public = match &bind {
-            Ok(addr) => format!("http://{addr}"),
-            Err(()) => format!("http://{DEFAULT_BIND}"),
+        let public_base_url = match reader.optional("PUBLIC_BASE_URL") {
+            None => Some(None),
+            Some(_) => reader
+                .url("PUBLIC_BASE_URL", DEFAULT_BIND, &["http", "https"])
+                .map(Some),
         };
-        let public_base_url = reader.url("PUBLIC_BASE_URL", &default_public, &["http", "https"]);
+        let timeout_raw = reader.optional("WEBHOOK_STORE_TIMEOUT_MS");
+        let webhook_store_timeout = match timeout_raw.as_deref().map(str::parse::<u64>) {
+            None => Duration::from_millis(DEFAULT_WEBHOOK_STORE_TIMEOUT_MS),
+            Some(Ok(ms)) if (1..=10_000).contains(&ms) => Duration::from_millis(ms),
+            Some(_) => {
+                reader.problems.push(format!(
+                    "WEBHOOK_STORE_TIMEOUT_MS must be milliseconds from 1 to 10000, not '{}'",
+                    timeout_raw.unwrap_or_default()
+                ));
+                Duration::from_millis(DEFAULT_WEBHOOK_STORE_TIMEOUT_MS)
+            }
+        };
         let amqp_url = reader.optional("AMQP_URL");
         if let Some(raw) = &amqp_url {
             if !matches!(
@@ -224,7 +243,10 @@ impl Settings {
             }
         }
 
-        let account_sid = reader.optional("TWILIO_ACCOUNT_SID");
+        let account_sid = reader.required(
+            "TWILIO_ACCOUNT_SID",
+            "the Twilio account (AC…) whose numbers we answer",
+        );
         if let Some(sid) = &account_sid {
             let valid = sid.len() == 34
                 && sid.starts_with("AC")
@@ -235,7 +257,12 @@ impl Settings {
                     .push("TWILIO_ACCOUNT_SID must be AC followed by 32 hex digits".to_owned());
             }
         }
-        let auth_token = reader.optional("TWILIO_AUTH_TOKEN").map(SecretString::from);
+        let auth_token = reader
+            .required(
+                "TWILIO_AUTH_TOKEN",
+                "the Twilio auth token; webhooks are signed with it",
+            )
+            .map(SecretString::from);
         let twilio_api_base = reader.url(
             "TWILIO_API_BASE",
             DEFAULT_TWILIO_API_BASE,
@@ -299,6 +326,8 @@ impl Settings {
             Some(openai_realtime_url),
             Some(jwt_secret),
             Some(encryption_key),
+            Some(account_sid),
+            Some(auth_token),
         ) = (
             database,
             bind,
@@ -308,6 +337,8 @@ impl Settings {
             openai_realtime_url,
             jwt_secret,
             encryption_key,
+            account_sid,
+            auth_token,
         )
         else {
             return Err(SettingsError {
@@ -323,6 +354,7 @@ impl Settings {
             database,
             bind,
             public_base_url,
+            webhook_store_timeout,
             amqp_url: amqp_url.map(SecretString::from),
             twilio: TwilioSettings {
                 account_sid,

@@ -12,3 +12,4 @@ pub mod config;
 pub mod db;
 pub mod event_store;
 pub mod telemetry;
+pub mod twilio;

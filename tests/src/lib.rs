@@ -12,8 +12,15 @@ use std::time::Duration;
 use api::Application;
 use infrastructure::config::Settings;
 use infrastructure::db;
+use infrastructure::event_store::{AppendSignal, Stores};
+use infrastructure::twilio::signature::{Algorithm, Body, Signer};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgPool};
+
+/// The Twilio account the test server answers for.
+pub const TEST_ACCOUNT_SID: &str = "AC00000000000000000000000000000001";
+/// Its auth token: the tests sign their webhooks with it, as Twilio would.
+pub const TEST_AUTH_TOKEN: &str = "test-auth-token-0123456789abcdef";
 
 /// Prefix of every database the tests create; `./scripts/test` drops leftovers.
 pub const TEST_DATABASE_PREFIX: &str = "callassist_test_";
@@ -88,6 +95,8 @@ pub fn test_settings(database_url: &str, extra: &[(&str, &str)]) -> Settings {
             "ENCRYPTION_KEY",
             "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
         ),
+        ("TWILIO_ACCOUNT_SID", TEST_ACCOUNT_SID),
+        ("TWILIO_AUTH_TOKEN", TEST_AUTH_TOKEN),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -111,8 +120,13 @@ pub struct TestApp {
 impl TestApp {
     /// Builds the application over a fresh database and runs it in the background.
     pub async fn spawn() -> Self {
+        Self::spawn_with(&[]).await
+    }
+
+    /// As [`TestApp::spawn`], with extra settings.
+    pub async fn spawn_with(extra: &[(&str, &str)]) -> Self {
         let db = TestDatabase::fresh().await;
-        let app = Application::build(test_settings(&db.url, &[]))
+        let app = Application::build(test_settings(&db.url, extra))
             .await
             .expect("application builds");
         let address = format!("http://127.0.0.1:{}", app.port());
@@ -128,6 +142,71 @@ impl TestApp {
         }
     }
 
+    /// The write side over the test database, as another node would see it.
+    pub fn stores(&self) -> Stores {
+        Stores::new(&self.db.pool, AppendSignal::new())
+    }
+
+    /// `POST path` with a form signed as Twilio signs it (HMAC-SHA1 with the test auth token,
+    /// over our public URL).
+    pub async fn post_twilio(&self, path: &str, params: &[(&str, &str)]) -> reqwest::Response {
+        let owned: Vec<(String, String)> = params
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let url = format!("{}{path}", self.address);
+        let signature = Signer::new(TEST_AUTH_TOKEN.to_owned().into()).sign(
+            Algorithm::HmacSha1,
+            &url,
+            &Body::Form(&owned),
+        );
+        self.client
+            .post(&url)
+            .header("X-Twilio-Signature", signature)
+            .form(&owned)
+            .send()
+            .await
+            .expect("request reaches the server")
+    }
+
+    /// `POST path` with a form and no signature.
+    pub async fn post_unsigned(
+        &self,
+        path: &str,
+        params: &[(&str, &str)],
+        signature: Option<&str>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .form(params);
+        if let Some(signature) = signature {
+            request = request.header("X-Twilio-Signature", signature);
+        }
+        request.send().await.expect("request reaches the server")
+    }
+
+    /// The stored events of one aggregate: `(event_type, payload, metadata)`, in order.
+    pub async fn events_of(
+        &self,
+        aggregate_id: &str,
+    ) -> Vec<(String, serde_json::Value, serde_json::Value)> {
+        sqlx::query_as("SELECT event_type, payload, metadata FROM events WHERE aggregate_id = $1 ORDER BY sequence")
+            .bind(aggregate_id)
+            .fetch_all(&self.db.pool)
+            .await
+            .unwrap()
+    }
+
+    /// The event types of one aggregate, in order.
+    pub async fn event_types_of(&self, aggregate_id: &str) -> Vec<String> {
+        self.events_of(aggregate_id)
+            .await
+            .into_iter()
+            .map(|(event_type, _, _)| event_type)
+            .collect()
+    }
+
     /// `GET path`.
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
@@ -136,4 +215,131 @@ impl TestApp {
             .await
             .expect("request reaches the server")
     }
+}
+
+/// What a seeded business looks like.
+pub struct SeedBusiness {
+    /// Its name (strangers' input: tests put XML in it).
+    pub name: &'static str,
+    /// Whether the owner takes calls.
+    pub owner_available: bool,
+    /// Whether the AI agent is configured.
+    pub agent: bool,
+}
+
+impl Default for SeedBusiness {
+    fn default() -> Self {
+        Self {
+            name: "Joe's Plumbing",
+            owner_available: true,
+            agent: true,
+        }
+    }
+}
+
+/// A business (open around the clock, owner phone +14155550123) with one number ringing for it.
+pub struct Seeded {
+    /// The business.
+    pub business_id: domain::values::BusinessId,
+    /// Its number.
+    pub number: String,
+    /// The owner's phone.
+    pub owner_phone: String,
+}
+
+/// Registers a business and provisions and assigns a fresh number to it.
+pub async fn seed(stores: &Stores, seed: SeedBusiness) -> Seeded {
+    use domain::business::{AgentSettings, BusinessCommand, RegisterBusiness, SealedSecret};
+    use domain::phone_number::{PhoneNumberCommand, ProvisionNumber};
+    use domain::values::{BusinessId, Money, E164};
+
+    let meta = || {
+        domain::CommandMetadata::new("seed", "test:seed", domain::Actor::Cli, chrono::Utc::now())
+    };
+    let business_id = BusinessId(uuid::Uuid::new_v4());
+    let id = business_id.to_string();
+    let owner_phone = "+14155550123";
+    stores
+        .businesses
+        .execute(
+            &id,
+            BusinessCommand::Register(RegisterBusiness {
+                id: business_id,
+                name: seed.name.into(),
+                description: String::new(),
+                owner_user_id: None,
+                owner_phone: Some(E164::parse(owner_phone).unwrap()),
+                timezone: chrono_tz::UTC,
+            }),
+            &meta(),
+        )
+        .await
+        .unwrap();
+    if !seed.owner_available {
+        stores
+            .businesses
+            .execute(
+                &id,
+                BusinessCommand::SetOwnerAvailability { available: false },
+                &meta(),
+            )
+            .await
+            .unwrap();
+    }
+    if seed.agent {
+        let agent = AgentSettings {
+            model: "gpt-realtime".into(),
+            voice: "marin".into(),
+            instructions: "Take a message.".into(),
+            api_key: Some(SealedSecret {
+                key_id: "test".into(),
+                ciphertext: "sealed".into(),
+                last_four: "abcd".into(),
+            }),
+        };
+        stores
+            .businesses
+            .execute(&id, BusinessCommand::ConfigureAgent(agent), &meta())
+            .await
+            .unwrap();
+    }
+    let number = format!("+1555{:07}", rand_digits());
+    stores
+        .numbers
+        .execute(
+            &number,
+            PhoneNumberCommand::Provision(ProvisionNumber {
+                number: E164::parse(&number).unwrap(),
+                twilio_sid: format!("PN{}", uuid::Uuid::new_v4().simple()),
+                country: "US".into(),
+                area_code: Some("555".into()),
+                monthly_cost: Money::new("1.15".parse().unwrap(), "USD").unwrap(),
+            }),
+            &meta(),
+        )
+        .await
+        .unwrap();
+    stores
+        .numbers
+        .execute(
+            &number,
+            PhoneNumberCommand::AssignToBusiness(business_id),
+            &meta(),
+        )
+        .await
+        .unwrap();
+    Seeded {
+        business_id,
+        number,
+        owner_phone: owner_phone.to_owned(),
+    }
+}
+
+fn rand_digits() -> u32 {
+    uuid::Uuid::new_v4().as_u128() as u32 % 10_000_000
+}
+
+/// A fresh, well-formed CallSid.
+pub fn new_call_sid() -> String {
+    format!("CA{}", uuid::Uuid::new_v4().simple())
 }

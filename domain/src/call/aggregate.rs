@@ -77,6 +77,9 @@ pub struct Call {
     pub received: Option<IncomingCallState>,
     /// Where it is.
     pub leg: CallLeg,
+    /// The latest routing decision, with what the answer to Twilio needs (the owner's phone and
+    /// ring timeout), so a retried webhook gets the same answer.
+    pub route: Option<Route>,
     /// Why it was rejected.
     pub rejected: Option<RejectReason>,
     /// The owner's latest outcome.
@@ -411,9 +414,16 @@ impl Aggregate for Call {
                 self.rejected = Some(reason);
                 self.leg = CallLeg::Rejected;
             }
-            E::CallRoutedToOwner { .. } => {
+            E::CallRoutedToOwner {
+                owner_phone,
+                ring_timeout,
+            } => {
                 self.leg = CallLeg::RingingOwner;
                 self.owner_outcome = None;
+                self.route = Some(Route::Owner {
+                    owner_phone,
+                    ring_timeout,
+                });
             }
             E::OwnerAnswered { .. } => {
                 self.leg = CallLeg::WithOwner;
@@ -423,7 +433,8 @@ impl Aggregate for Call {
                 self.leg = CallLeg::OwnerMissed;
                 self.owner_outcome = Some(OwnerOutcome::Missed(reason));
             }
-            E::CallRoutedToAi { .. } => {
+            E::CallRoutedToAi { why } => {
+                self.route = Some(Route::AiAgent { why });
                 self.leg = CallLeg::WithAiAgent;
                 self.handled_by_ai = true;
                 // Back with the agent after a transfer the owner missed: a new session opens.
@@ -431,7 +442,8 @@ impl Aggregate for Call {
                     self.ai_session = AiSession::NotStarted;
                 }
             }
-            E::CallRoutedToVoicemail { .. } => {
+            E::CallRoutedToVoicemail { why } => {
+                self.route = Some(Route::Voicemail { why });
                 self.leg = CallLeg::Voicemail;
                 self.routed_to_voicemail = true;
             }

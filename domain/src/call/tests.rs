@@ -1369,3 +1369,37 @@ fn it_should_apply_every_event_twice_and_backwards_without_panicking() {
         Err(CallError::Rejected)
     );
 }
+
+#[test]
+fn it_should_remember_the_latest_route_with_what_the_answer_to_twilio_needs() {
+    let mut call = Call::default();
+    for event in [received(), routed_to_owner()] {
+        call.apply(event);
+    }
+    assert_eq!(call.route, Some(owner_route()));
+
+    for event in [
+        owner_missed(),
+        CallEvent::CallRoutedToAi {
+            why: RouteReason::OwnerMissed,
+        },
+    ] {
+        call.apply(event);
+    }
+    assert_eq!(
+        call.route,
+        Some(Route::AiAgent {
+            why: RouteReason::OwnerMissed
+        })
+    );
+
+    call.apply(CallEvent::CallRoutedToVoicemail {
+        why: RouteReason::AgentFailed,
+    });
+    assert_eq!(
+        call.route,
+        Some(Route::Voicemail {
+            why: RouteReason::AgentFailed
+        })
+    );
+}

@@ -22,6 +22,8 @@ fn complete() -> Vec<(&'static str, &'static str)> {
         ),
         ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
         ("ENCRYPTION_KEY", KEY),
+        ("TWILIO_ACCOUNT_SID", "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+        ("TWILIO_AUTH_TOKEN", "twilio-auth-token-secret"),
     ]
 }
 
@@ -29,7 +31,14 @@ fn complete() -> Vec<(&'static str, &'static str)> {
 fn it_should_fill_defaults_around_the_required_settings() {
     let settings = Settings::from_lookup(env(&complete())).unwrap();
     assert_eq!(settings.bind.to_string(), "127.0.0.1:8080");
-    assert_eq!(settings.public_base_url.as_str(), "http://127.0.0.1:8080/");
+    assert_eq!(
+        settings.public_base_url, None,
+        "the bound address, known once bound"
+    );
+    assert_eq!(
+        settings.webhook_store_timeout,
+        std::time::Duration::from_secs(2)
+    );
     assert_eq!(settings.twilio.api_base.as_str(), "https://api.twilio.com/");
     assert_eq!(
         settings.openai.realtime_url.as_str(),
@@ -47,10 +56,16 @@ fn it_should_fill_defaults_around_the_required_settings() {
 fn it_should_name_every_missing_setting_at_once() {
     let err = Settings::from_lookup(env(&[])).unwrap_err();
     let text = err.to_string();
-    for name in ["DATABASE_URL", "JWT_SECRET", "ENCRYPTION_KEY"] {
+    for name in [
+        "DATABASE_URL",
+        "JWT_SECRET",
+        "ENCRYPTION_KEY",
+        "TWILIO_ACCOUNT_SID",
+        "TWILIO_AUTH_TOKEN",
+    ] {
         assert!(text.contains(name), "{name} not named in: {text}");
     }
-    assert_eq!(err.problems.len(), 3);
+    assert_eq!(err.problems.len(), 5);
 }
 
 #[test]
@@ -62,8 +77,10 @@ fn it_should_name_every_malformed_setting() {
         ("OPENAI_REALTIME_URL", "https://api.openai.com/v1/realtime"),
         ("LOG_FORMAT", "yaml"),
         ("AMQP_URL", "http://broker"),
-        ("TWILIO_ACCOUNT_SID", "AC123"),
+        ("WEBHOOK_STORE_TIMEOUT_MS", "0"),
     ]);
+    vars.retain(|(k, _)| *k != "TWILIO_ACCOUNT_SID");
+    vars.push(("TWILIO_ACCOUNT_SID", "AC123"));
     vars.retain(|(k, _)| *k != "JWT_SECRET");
     vars.push(("JWT_SECRET", "short"));
     vars.retain(|(k, _)| *k != "ENCRYPTION_KEY");
@@ -79,6 +96,7 @@ fn it_should_name_every_malformed_setting() {
         "TWILIO_ACCOUNT_SID",
         "JWT_SECRET",
         "ENCRYPTION_KEY",
+        "WEBHOOK_STORE_TIMEOUT_MS",
     ] {
         assert!(text.contains(name), "{name} not named in: {text}");
     }
@@ -104,4 +122,16 @@ fn it_should_keep_secrets_out_of_debug_output() {
         "{debug}"
     );
     assert!(!debug.contains("postgres@127.0.0.1"), "{debug}");
+    assert!(!debug.contains("twilio-auth-token-secret"), "{debug}");
+}
+
+#[test]
+fn it_should_take_an_explicit_public_base_url() {
+    let mut vars = complete();
+    vars.push(("PUBLIC_BASE_URL", "https://calls.example.com"));
+    let settings = Settings::from_lookup(env(&vars)).unwrap();
+    assert_eq!(
+        settings.public_base_url.unwrap().as_str(),
+        "https://calls.example.com/"
+    );
 }

@@ -328,6 +328,12 @@ where
         self.load_aggregate(id).await.map_err(StoreError::from)
     }
 
+    /// What this node holds of aggregate `id` in memory, without asking the database: the last
+    /// known state, for answering when the database cannot be reached.
+    pub fn held_in_memory(&self, id: &str) -> Option<A> {
+        self.cached(id).map(|(aggregate, _)| aggregate)
+    }
+
     fn cached(&self, id: &str) -> Option<(A, usize)> {
         let cache = self.cache.as_ref()?;
         let mut cache = cache.lock().ok()?;

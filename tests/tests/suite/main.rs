@@ -6,3 +6,4 @@ mod event_store;
 mod global_stream;
 mod health;
 mod wakeup;
+mod webhooks;
