@@ -5,8 +5,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use infrastructure::config::{self, DatabaseSettings, Settings};
+use infrastructure::event_store::{AppendSignal, Stores};
 use infrastructure::{db, telemetry};
 
+use crate::demo;
+use crate::simulate::{OwnerBehaviour, Simulation};
 use crate::startup::Application;
 
 /// Call Assistant: an event-sourced call routing engine. The owner first, then an AI agent,
@@ -31,6 +34,50 @@ pub enum Command {
     ///
     /// Needs only DATABASE_URL.
     Migrate,
+    /// Demo data, to watch the routing without a Twilio account.
+    #[command(subcommand)]
+    Demo(DemoCommand),
+    /// Play Twilio's part against a running server.
+    #[command(subcommand)]
+    Simulate(SimulateCommand),
+}
+
+/// `callassist demo …`
+#[derive(Debug, Subcommand)]
+pub enum DemoCommand {
+    /// Create (or restore) the demo business — open all week, owner available, owner phone
+    /// set, AI agent configured — with one phone number, and print them. Idempotent.
+    ///
+    /// Needs only DATABASE_URL.
+    Seed {
+        /// End with one line of JSON: business_id, phone_number, owner_phone, …
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `callassist simulate …`
+#[derive(Debug, Subcommand)]
+pub enum SimulateCommand {
+    /// One call: the signed webhooks in Twilio's order (incoming, screening, dial result,
+    /// voicemail), then the status and recording callbacks; prints each request and answer.
+    ///
+    /// Signs with TWILIO_AUTH_TOKEN (and TWILIO_ACCOUNT_SID), as the server checks them; run
+    /// `callassist demo seed` first for a number that rings somewhere.
+    Call {
+        /// The number called (one of ours, e.g. the demo number).
+        #[arg(long)]
+        to: String,
+        /// The caller's number.
+        #[arg(long, default_value = "+14155550111")]
+        from: String,
+        /// What the owner does when the phone rings.
+        #[arg(long, value_enum, default_value = "no-answer")]
+        owner: OwnerBehaviour,
+        /// The server to call (default: PUBLIC_BASE_URL, else http:// + BIND).
+        #[arg(long)]
+        server: Option<String>,
+    },
 }
 
 /// Runs a parsed command line; the exit code says whether it succeeded.
@@ -53,6 +100,13 @@ pub fn run(cli: Cli) -> ExitCode {
         match cli.command {
             Command::Serve => serve().await,
             Command::Migrate => migrate().await,
+            Command::Demo(DemoCommand::Seed { json }) => demo_seed(json).await,
+            Command::Simulate(SimulateCommand::Call {
+                to,
+                from,
+                owner,
+                server,
+            }) => simulate_call(to, from, owner, server).await,
         }
     });
     match outcome {
@@ -79,4 +133,59 @@ async fn migrate() -> anyhow::Result<()> {
     pool.close().await;
     println!("database is up to date ({applied} migrations)");
     Ok(())
+}
+
+async fn demo_seed(json: bool) -> anyhow::Result<()> {
+    let settings = DatabaseSettings::from_env()?;
+    let pool = db::connect_and_migrate(config::database_url(&settings)).await?;
+    let stores = Stores::new(&pool, AppendSignal::new());
+    let seeded = demo::seed(&stores).await?;
+    pool.close().await;
+    println!(
+        "demo business: {} ({})",
+        seeded.business_name, seeded.business_id
+    );
+    println!(
+        "  phone number: {} (rings the owner at {})",
+        seeded.phone_number, seeded.owner_phone
+    );
+    println!("  open all week, owner available, AI agent configured (demo agent, no OpenAI key)");
+    println!("  {} events appended", seeded.events_appended);
+    println!(
+        "try: callassist simulate call --to {} --owner no-answer",
+        seeded.phone_number
+    );
+    if json {
+        println!("{}", serde_json::to_string(&seeded)?);
+    }
+    Ok(())
+}
+
+async fn simulate_call(
+    to: String,
+    from: String,
+    owner: OwnerBehaviour,
+    server: Option<String>,
+) -> anyhow::Result<()> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let auth_token = var("TWILIO_AUTH_TOKEN").ok_or_else(|| {
+        anyhow::anyhow!("TWILIO_AUTH_TOKEN is missing: the simulator signs its webhooks with the server's token")
+    })?;
+    let account_sid = var("TWILIO_ACCOUNT_SID")
+        .unwrap_or_else(|| "AC00000000000000000000000000000000".to_owned());
+    let bind = var("BIND").unwrap_or_else(|| config::DEFAULT_BIND.to_owned());
+    let server = server
+        .unwrap_or_else(|| var("PUBLIC_BASE_URL").unwrap_or_else(|| format!("http://{bind}")));
+    let public_base = var("PUBLIC_BASE_URL").unwrap_or_else(|| server.clone());
+    Simulation {
+        server,
+        public_base,
+        account_sid,
+        auth_token: auth_token.into(),
+        to,
+        from,
+        owner,
+    }
+    .run()
+    .await
 }

@@ -4,7 +4,9 @@
 
 pub mod call_flow;
 pub mod cli;
+pub mod demo;
 pub mod routes;
+pub mod simulate;
 pub mod startup;
 pub mod twilio;
 

@@ -146,29 +146,45 @@ fn it_should_stop_gracefully_on_sigint_too() {
     serve_then_stop_with("-INT");
 }
 
-fn serve_then_stop_with(signal: &str) {
-    let url = fresh_database_url();
-    let mut child = callassist(
-        &["serve"],
-        &[
-            ("DATABASE_URL", &url),
-            ("BIND", "127.0.0.1:0"),
-            ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
-            (
-                "ENCRYPTION_KEY",
-                "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-            ),
-            ("LOG_FORMAT", "json"),
-            ("TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef"),
-            ("TWILIO_AUTH_TOKEN", "0123456789abcdef0123456789abcdef"),
-        ],
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::inherit())
-    .spawn()
-    .unwrap();
+/// The settings of a server over `database_url`, on a free port.
+fn server_env(database_url: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("DATABASE_URL", database_url.to_owned()),
+        ("BIND", "127.0.0.1:0".to_owned()),
+        ("JWT_SECRET", "0123456789abcdef0123456789abcdef".to_owned()),
+        (
+            "ENCRYPTION_KEY",
+            "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".to_owned(),
+        ),
+        ("LOG_FORMAT", "json".to_owned()),
+        (
+            "TWILIO_ACCOUNT_SID",
+            "AC0123456789abcdef0123456789abcdef".to_owned(),
+        ),
+        ("TWILIO_AUTH_TOKEN", "cli-test-auth-token".to_owned()),
+    ]
+}
+
+fn as_refs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    env.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+/// A running `callassist serve`, its base URL and the lines it printed so far.
+struct Server {
+    child: std::process::Child,
+    base: String,
+    seen: Vec<String>,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+fn start_server(env: &[(&'static str, String)]) -> Server {
+    let mut child = callassist(&["serve"], &as_refs(env))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
     let stdout = child.stdout.take().unwrap();
-    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
+    let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             if lines_tx.send(line).is_err() {
@@ -178,7 +194,7 @@ fn serve_then_stop_with(signal: &str) {
     });
     let mut seen = Vec::new();
     let base = loop {
-        let line = lines_rx
+        let line = lines
             .recv_timeout(Duration::from_secs(60))
             .expect("the server starts and says where");
         if let Some(base) = line.strip_prefix("callassist is serving at ") {
@@ -186,6 +202,22 @@ fn serve_then_stop_with(signal: &str) {
         }
         seen.push(line);
     };
+    Server {
+        child,
+        base,
+        seen,
+        lines,
+    }
+}
+
+fn serve_then_stop_with(signal: &str) {
+    let url = fresh_database_url();
+    let Server {
+        mut child,
+        base,
+        seen,
+        lines: lines_rx,
+    } = start_server(&server_env(&url));
 
     let ready = http::blocking_get(&format!("{base}/health/ready"));
     Command::new("kill")
@@ -241,4 +273,89 @@ mod http {
             .and_then(|code| code.parse().ok())
             .unwrap()
     }
+}
+
+#[test]
+fn it_should_seed_the_demo_idempotently_and_simulate_a_call_against_a_running_server() {
+    let url = fresh_database_url();
+    let env = server_env(&url);
+    let seed = || {
+        let output = callassist(&["demo", "seed", "--json"], &as_refs(&env))
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+        let last = stdout.lines().last().unwrap_or_default().to_owned();
+        serde_json::from_str::<serde_json::Value>(&last).expect("the last line is JSON")
+    };
+
+    let first = seed();
+    let second = seed();
+    let mut server = start_server(&env);
+    let number = first["phone_number"].as_str().unwrap().to_owned();
+    let simulated = callassist(
+        &[
+            "simulate",
+            "call",
+            "--to",
+            &number,
+            "--owner",
+            "busy",
+            "--server",
+            &server.base,
+        ],
+        &as_refs(&env),
+    )
+    .output()
+    .unwrap();
+    Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    server.child.wait().unwrap();
+
+    assert!(first["events_appended"].as_u64().unwrap() > 0);
+    assert_eq!(
+        second["events_appended"], 0,
+        "a second seed changes nothing"
+    );
+    assert_eq!(first["business_id"], second["business_id"]);
+    assert!(first["owner_phone"].as_str().unwrap().starts_with('+'));
+    let out = String::from_utf8_lossy(&simulated.stdout);
+    assert!(
+        simulated.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&simulated.stderr)
+    );
+    for expected in [
+        "→ POST /twilio/voice/incoming",
+        "<Dial timeout=\"20\"",
+        "→ POST /twilio/voice/dial-result",
+        "DialCallStatus=busy",
+        "<Connect><Stream",
+        "→ POST /twilio/voice/voicemail",
+        "Your message has been recorded",
+        "→ POST /twilio/voice/recording",
+        "→ POST /twilio/voice/status",
+    ] {
+        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+    }
+    assert!(
+        !out.contains("403"),
+        "every webhook was signed right: {out}"
+    );
+}
+
+#[test]
+fn it_should_refuse_to_simulate_without_the_auth_token() {
+    let output = callassist(&["simulate", "call", "--to", "+15555550100"], &[])
+        .output()
+        .unwrap();
+
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("TWILIO_AUTH_TOKEN is missing"));
 }
