@@ -1,0 +1,8 @@
+//! Read model `businesses`: every business with its settings, for management pages, the REST
+//! API and the admin overview.
+
+mod projection;
+mod queries;
+
+pub use projection::BusinessesProjection;
+pub use queries::{business, list_businesses, BusinessRow};
