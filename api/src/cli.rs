@@ -11,6 +11,7 @@ use infrastructure::{db, telemetry};
 use crate::demo;
 use crate::simulate::{OwnerBehaviour, Simulation};
 use crate::startup::Application;
+use crate::workers::{Roles, Workers};
 
 /// Call Assistant: an event-sourced call routing engine. The owner first, then an AI agent,
 /// then voicemail.
@@ -25,11 +26,24 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Apply pending migrations, then serve HTTP on BIND until SIGINT or SIGTERM.
+    /// Apply pending migrations, then serve HTTP on BIND until SIGINT or SIGTERM, with the
+    /// projectors running beside it.
     ///
-    /// Settings come from the environment (and a .env file): DATABASE_URL, JWT_SECRET and
-    /// ENCRYPTION_KEY are required; see README.md for the rest.
-    Serve,
+    /// Settings come from the environment (and a .env file): DATABASE_URL, JWT_SECRET,
+    /// ENCRYPTION_KEY, TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are required; see README.md.
+    Serve {
+        /// Do not run the projectors in this process (run `callassist projector` elsewhere).
+        #[arg(long)]
+        no_projectors: bool,
+    },
+    /// Run only the projectors (no HTTP), until SIGINT or SIGTERM: scale them apart from the
+    /// web nodes. One instance of each projection runs across all processes; the others wait.
+    ///
+    /// Needs only DATABASE_URL.
+    Projector,
+    /// Inspect and rebuild the read models.
+    #[command(subcommand)]
+    Projections(ProjectionsCommand),
     /// Create the database if needed, apply pending migrations, and exit.
     ///
     /// Needs only DATABASE_URL.
@@ -40,6 +54,25 @@ pub enum Command {
     /// Play Twilio's part against a running server.
     #[command(subcommand)]
     Simulate(SimulateCommand),
+}
+
+/// `callassist projections …`
+#[derive(Debug, Subcommand)]
+pub enum ProjectionsCommand {
+    /// Every projection with its version.
+    List,
+    /// Each projection's checkpoint, the head of the stream and the lag.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rebuild one projection from the first event into fresh tables, then swap them in
+    /// atomically: readers never see an empty or half-built table.
+    Rebuild {
+        /// The projection's name (see `callassist projections list`).
+        name: String,
+    },
 }
 
 /// `callassist demo …`
@@ -98,7 +131,9 @@ pub fn run(cli: Cli) -> ExitCode {
     };
     let outcome = runtime.block_on(async {
         match cli.command {
-            Command::Serve => serve().await,
+            Command::Serve { no_projectors } => serve(!no_projectors).await,
+            Command::Projector => projector().await,
+            Command::Projections(command) => projections_command(command).await,
             Command::Migrate => migrate().await,
             Command::Demo(DemoCommand::Seed { json }) => demo_seed(json).await,
             Command::Simulate(SimulateCommand::Call {
@@ -118,9 +153,11 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
-async fn serve() -> anyhow::Result<()> {
+async fn serve(projectors: bool) -> anyhow::Result<()> {
     let settings = Settings::from_env()?;
-    let app = Application::build(settings).await?;
+    let app = Application::build(settings)
+        .await?
+        .with_projectors(projectors);
     tracing::info!(url = %app.url(), "callassist is serving");
     println!("callassist is serving at {}", app.url());
     app.run_until_stopped().await
@@ -188,4 +225,128 @@ async fn simulate_call(
     }
     .run()
     .await
+}
+
+async fn database() -> anyhow::Result<sqlx::PgPool> {
+    let settings = DatabaseSettings::from_env()?;
+    Ok(db::connect_and_migrate(config::database_url(&settings)).await?)
+}
+
+async fn projector() -> anyhow::Result<()> {
+    let pool = database().await?;
+    let appended = AppendSignal::new();
+    let mut workers = Workers::spawn(
+        &pool,
+        &appended,
+        Roles { projectors: true },
+        projections::registry::all(),
+    );
+    println!(
+        "callassist projector is running {} projections",
+        projections::registry::all().len()
+    );
+    let outcome = tokio::select! {
+        signal = crate::startup::shutdown_signal() => {
+            tracing::info!(signal, "stopping the projectors");
+            Ok(())
+        }
+        stopped = workers.next_exit() => Err(anyhow::anyhow!("{stopped} stopped unexpectedly")),
+    };
+    workers.abort_all();
+    pool.close().await;
+    outcome
+}
+
+async fn projections_command(command: ProjectionsCommand) -> anyhow::Result<()> {
+    let all = projections::registry::all();
+    match command {
+        ProjectionsCommand::List => {
+            for projection in &all {
+                println!("{:<20} version {}", projection.name(), projection.version());
+            }
+            Ok(())
+        }
+        ProjectionsCommand::Status { json } => {
+            let pool = database().await?;
+            let statuses = projections::runtime::status(&pool, &all).await?;
+            let head = infrastructure::event_store::GlobalStream::new(pool.clone())
+                .head()
+                .await?;
+            pool.close().await;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &serde_json::json!({ "head": head, "projections": statuses })
+                    )?
+                );
+                return Ok(());
+            }
+            match head {
+                Some(head) => println!(
+                    "head of the stream: transaction {} position {}",
+                    head.transaction_id, head.global_position
+                ),
+                None => println!("head of the stream: (no events)"),
+            }
+            println!(
+                "{:<20} {:>7} {:>7} {:>22} {:>12} {:>10}",
+                "projection", "version", "built", "checkpoint", "applied", "lag"
+            );
+            for status in statuses {
+                let checkpoint = status.position.map_or("-".to_owned(), |p| {
+                    format!("{}/{}", p.transaction_id, p.global_position)
+                });
+                let built = status
+                    .built_version
+                    .map_or("-".to_owned(), |v| v.to_string());
+                println!(
+                    "{:<20} {:>7} {:>7} {:>22} {:>12} {:>10}",
+                    status.name,
+                    status.version,
+                    built,
+                    checkpoint,
+                    status.events_applied,
+                    status.lag_events
+                );
+            }
+            Ok(())
+        }
+        ProjectionsCommand::Rebuild { name } => {
+            let Some(projection) = projections::registry::by_name(&name) else {
+                let names: Vec<&str> = all.iter().map(|p| p.name()).collect();
+                anyhow::bail!(
+                    "no projection named {name:?}; there are: {}",
+                    names.join(", ")
+                );
+            };
+            let pool = database().await?;
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} rebuilding {prefix} [{bar:40}] {pos}/{len} events, {per_sec}, eta {eta}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            bar.set_prefix(name.clone());
+            let started = std::time::Instant::now();
+            let report =
+                projections::runtime::rebuild(&pool, projection.as_ref(), &|applied, total| {
+                    bar.set_length(total);
+                    bar.set_position(applied);
+                })
+                .await?;
+            bar.finish_and_clear();
+            pool.close().await;
+            let seconds = started.elapsed().as_secs_f64();
+            println!(
+                "rebuilt {name}: {} events in {seconds:.1} s ({:.0} events/s), swapped in at position {}",
+                report.events,
+                report.events as f64 / seconds.max(f64::EPSILON),
+                report.position.global_position
+            );
+            Ok(())
+        }
+    }
 }

@@ -9,5 +9,6 @@ pub mod routes;
 pub mod simulate;
 pub mod startup;
 pub mod twilio;
+pub mod workers;
 
 pub use startup::Application;

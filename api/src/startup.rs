@@ -10,7 +10,7 @@ use actix_web::{web, App, HttpMessage, HttpServer};
 use anyhow::Context;
 use infrastructure::config::{self, Settings};
 use infrastructure::db;
-use infrastructure::event_store::wakeup::{self, AppendSignal};
+use infrastructure::event_store::wakeup::AppendSignal;
 use infrastructure::event_store::Stores;
 use infrastructure::twilio::signature::Signer;
 use sqlx::PgPool;
@@ -20,6 +20,7 @@ use url::Url;
 use crate::call_flow::CallFlow;
 use crate::routes;
 use crate::twilio::PublicUrls;
+use crate::workers::{Roles, Workers};
 
 /// What request handlers share.
 pub struct AppState {
@@ -36,6 +37,7 @@ pub struct Application {
     server: Server,
     pool: PgPool,
     appended: AppendSignal,
+    roles: Roles,
 }
 
 impl Application {
@@ -94,7 +96,14 @@ impl Application {
             server,
             pool,
             appended,
+            roles: Roles { projectors: true },
         })
+    }
+
+    /// Turns the projectors on or off for this process (on by default).
+    pub fn with_projectors(mut self, on: bool) -> Self {
+        self.roles.projectors = on;
+        self
     }
 
     /// The port the server listens on.
@@ -117,23 +126,23 @@ impl Application {
             tracing::info!(signal, "stopping: finishing requests in flight");
             handle.stop(true).await;
         });
-        let notifier = tokio::spawn(wakeup::notify_other_nodes(
-            self.pool.clone(),
-            self.appended.clone(),
-            wakeup::NOTIFY_INTERVAL,
-        ));
-        let notifier_abort = notifier.abort_handle();
+        let mut workers = Workers::spawn(
+            &self.pool,
+            &self.appended,
+            self.roles,
+            projections::registry::all(),
+        );
         let outcome = tokio::select! {
             served = self.server => {
                 tracing::info!("HTTP server stopped");
                 served.context("HTTP server failed")
             }
-            ended = notifier => {
-                tracing::error!("the event notifier stopped unexpectedly");
-                ended.context("event notifier panicked").and_then(|()| anyhow::bail!("event notifier stopped"))
+            stopped = workers.next_exit() => {
+                tracing::error!(worker = %stopped, "a background task stopped unexpectedly");
+                Err(anyhow::anyhow!("{stopped} stopped unexpectedly"))
             }
         };
-        notifier_abort.abort();
+        workers.abort_all();
         stopper.abort();
         self.pool.close().await;
         outcome
@@ -144,7 +153,7 @@ impl Application {
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM, naming which.
-async fn shutdown_signal() -> &'static str {
+pub(crate) async fn shutdown_signal() -> &'static str {
     let interrupt = async {
         if let Err(err) = tokio::signal::ctrl_c().await {
             tracing::error!(error = %err, "cannot listen for SIGINT");

@@ -23,7 +23,8 @@ pub use runner::{run_all, RunError, Runner};
 /// A read model built from the global event stream.
 ///
 /// Its tables live in the schema `rm_<name>` (created by its migration) and are reached by
-/// unqualified names: the runtime sets `search_path` to the schema being built, so the same
+/// unqualified names: the runtime sets `search_path` to the schema being built (then `public`,
+/// for the event store and checkpoints), so the same
 /// code fills the live tables and, during a rebuild, a fresh copy of them.
 #[async_trait]
 pub trait Projection: Send + Sync + 'static {

@@ -38,7 +38,7 @@ pub(super) async fn apply_batch(
     schema: &str,
     events: &[RecordedEvent],
 ) -> Result<(), ProjectionError> {
-    sqlx::query(&format!(r#"SET LOCAL search_path TO "{schema}""#))
+    sqlx::query(&format!(r#"SET LOCAL search_path TO "{schema}", public"#))
         .execute(&mut *tx)
         .await?;
     projection.apply(tx, events).await
@@ -81,7 +81,7 @@ impl Runner {
                     failures = failures.saturating_add(1);
                     let pause = (Duration::from_millis(100) * 2u32.saturating_pow(failures.min(8)))
                         .min(MAX_BACKOFF);
-                    tracing::warn!(projection = name, error = %err, retry_in = ?pause, "projection stepped back");
+                    tracing::warn!(projection = name, error = %error_chain(&err), retry_in = ?pause, "projection stepped back");
                     tokio::time::sleep(pause).await;
                 }
             }
@@ -187,4 +187,16 @@ pub async fn run_all(pool: PgPool, projections: Vec<Arc<dyn Projection>>, signal
             tracing::error!(error = %err, "a projection runner ended unexpectedly");
         }
     }
+}
+
+/// An error and its causes on one line, for the log.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

@@ -1,0 +1,68 @@
+//! The node's background work beside (or without) the HTTP server: the notifier that wakes other
+//! nodes' readers, and the projectors. Each runs as its own task; if one ever stops, the node
+//! reports which one and stops too, rather than serving stale data silently.
+
+use std::sync::Arc;
+
+use infrastructure::event_store::wakeup::{self, AppendSignal};
+use projections::runtime::Projection;
+use sqlx::PgPool;
+use tokio::task::JoinSet;
+
+/// Which background roles this process plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Roles {
+    /// Run the projections (one instance per projection across all nodes; others stand by).
+    pub projectors: bool,
+}
+
+/// Running background tasks.
+pub struct Workers {
+    tasks: JoinSet<&'static str>,
+}
+
+impl Workers {
+    /// Starts the notifier and, when asked, one runner per projection.
+    pub fn spawn(
+        pool: &PgPool,
+        appended: &AppendSignal,
+        roles: Roles,
+        projections: Vec<Arc<dyn Projection>>,
+    ) -> Self {
+        let mut tasks = JoinSet::new();
+        let (notify_pool, notify_signal) = (pool.clone(), appended.clone());
+        tasks.spawn(async move {
+            wakeup::notify_other_nodes(notify_pool, notify_signal, wakeup::NOTIFY_INTERVAL).await;
+            "event notifier"
+        });
+        if roles.projectors {
+            for projection in projections {
+                let runner = projections::runtime::Runner::new(
+                    pool.clone(),
+                    projection.clone(),
+                    appended.clone(),
+                );
+                let name = projection.name();
+                tasks.spawn(async move {
+                    runner.run().await;
+                    name
+                });
+            }
+        }
+        Self { tasks }
+    }
+
+    /// Resolves when a task stops (they are meant to run forever), naming it.
+    pub async fn next_exit(&mut self) -> String {
+        match self.tasks.join_next().await {
+            Some(Ok(name)) => name.to_owned(),
+            Some(Err(err)) => format!("a background task ({err})"),
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Stops every task.
+    pub fn abort_all(&mut self) {
+        self.tasks.abort_all();
+    }
+}
