@@ -91,6 +91,47 @@ ensure_postgres() {
   start_private_postgres
 }
 
+RABBITMQ_LOCAL_URL="amqp://guest:guest@127.0.0.1:5672/%2f"
+
+# Sets and exports AMQP_URL: from the environment, a RabbitMQ already listening on 127.0.0.1:5672
+# (as guest/guest, which RabbitMQ allows from localhost), or Debian's rabbitmq-server, installed
+# when missing and started in the background.
+ensure_rabbitmq() {
+  if [ -n "${AMQP_URL:-}" ]; then
+    say "using RabbitMQ from AMQP_URL"
+    export AMQP_URL
+    return
+  fi
+  if port_open 127.0.0.1 5672; then
+    say "using the RabbitMQ already listening on 127.0.0.1:5672 (user guest)"
+    export AMQP_URL="$RABBITMQ_LOCAL_URL"
+    return
+  fi
+  # Debian puts the server and rabbitmqctl in /usr/sbin, which a user's PATH may lack.
+  PATH="$PATH:/usr/sbin"
+  if ! command -v rabbitmq-server >/dev/null; then apt_install rabbitmq-server; fi
+  command -v rabbitmq-server >/dev/null || die "rabbitmq-server was not found after installing it"
+  # Installing may have started it already (where a service manager runs).
+  if ! port_open 127.0.0.1 5672; then
+    say "starting RabbitMQ (rabbitmq-server -detached)"
+    as_root rabbitmq-server -detached >/dev/null 2>&1 || true
+  fi
+  local waited=0
+  until port_open 127.0.0.1 5672; do
+    if [ "$waited" -ge 90 ]; then
+      die "RabbitMQ did not open 127.0.0.1:5672 within 90 s; see /var/log/rabbitmq/ (or start a broker yourself and set AMQP_URL)"
+    fi
+    sleep 1
+    waited=$((waited + 1))
+  done
+  if command -v rabbitmqctl >/dev/null; then
+    as_root rabbitmqctl -q await_startup --timeout 60 >/dev/null 2>&1 \
+      || die "RabbitMQ listens on 5672 but did not finish starting; see /var/log/rabbitmq/"
+  fi
+  say "RabbitMQ is up on 127.0.0.1:5672"
+  export AMQP_URL="$RABBITMQ_LOCAL_URL"
+}
+
 # Reads DATABASE_URL from .env when the environment does not set it.
 database_url_from_dotenv() {
   if [ -z "${DATABASE_URL:-}" ] && [ -f "$PROJECT_ROOT/.env" ]; then

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use infrastructure::config::{self, DatabaseSettings, Settings};
 use infrastructure::event_store::{AppendSignal, Stores};
 use infrastructure::{db, telemetry};
+use secrecy::SecretString;
 
 use crate::demo;
 use crate::simulate::{OwnerBehaviour, Simulation};
@@ -36,14 +37,18 @@ pub enum Command {
         #[arg(long)]
         no_projectors: bool,
     },
-    /// Run only the projectors (no HTTP), until SIGINT or SIGTERM: scale them apart from the
-    /// web nodes. One instance of each projection runs across all processes; the others wait.
+    /// Run only the projectors (and the RabbitMQ relay when AMQP_URL is set), no HTTP, until
+    /// SIGINT or SIGTERM: scale them apart from the web nodes. One instance of each projection
+    /// (and of the relay) runs across all processes; the others wait.
     ///
-    /// Needs only DATABASE_URL.
+    /// Needs only DATABASE_URL (and AMQP_URL for the relay).
     Projector,
     /// Inspect and rebuild the read models.
     #[command(subcommand)]
     Projections(ProjectionsCommand),
+    /// Replay history from the event store (not from a read model).
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Create the database if needed, apply pending migrations, and exit.
     ///
     /// Needs only DATABASE_URL.
@@ -54,6 +59,22 @@ pub enum Command {
     /// Play Twilio's part against a running server.
     #[command(subcommand)]
     Simulate(SimulateCommand),
+}
+
+/// `callassist audit …`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Every event of one call, read from the event store, with its time, type and actor and the
+    /// call's state after it.
+    ///
+    /// Needs only DATABASE_URL.
+    Call {
+        /// The call's Twilio CallSid (CA…).
+        call_sid: String,
+        /// Print one JSON document instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `callassist projections …`
@@ -116,12 +137,23 @@ pub enum SimulateCommand {
 /// Runs a parsed command line; the exit code says whether it succeeded.
 pub fn run(cli: Cli) -> ExitCode {
     config::load_dotenv();
-    telemetry::install(telemetry::subscriber(
-        config::log_format_from_env(),
-        "info,sqlx=warn",
-        std::io::stdout().is_terminal(),
-        std::io::stdout,
-    ));
+    // Long-running roles log to stdout; one-shot commands print their answer on stdout, so
+    // their logs (warnings and errors only, by default) go to stderr.
+    let subscriber = match cli.command {
+        Command::Serve { .. } | Command::Projector => telemetry::subscriber(
+            config::log_format_from_env(),
+            "info,sqlx=warn,lapin=warn",
+            std::io::stdout().is_terminal(),
+            std::io::stdout,
+        ),
+        _ => telemetry::subscriber(
+            config::log_format_from_env(),
+            "warn",
+            std::io::stderr().is_terminal(),
+            std::io::stderr,
+        ),
+    };
+    telemetry::install(subscriber);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -134,6 +166,9 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Serve { no_projectors } => serve(!no_projectors).await,
             Command::Projector => projector().await,
             Command::Projections(command) => projections_command(command).await,
+            Command::Audit(AuditCommand::Call { call_sid, json }) => {
+                crate::audit_cmd::run(&call_sid, json).await
+            }
             Command::Migrate => migrate().await,
             Command::Demo(DemoCommand::Seed { json }) => demo_seed(json).await,
             Command::Simulate(SimulateCommand::Call {
@@ -235,12 +270,15 @@ async fn database() -> anyhow::Result<sqlx::PgPool> {
 async fn projector() -> anyhow::Result<()> {
     let pool = database().await?;
     let appended = AppendSignal::new();
-    let mut workers = Workers::spawn(
-        &pool,
-        &appended,
-        Roles { projectors: true },
-        projections::registry::all(),
-    );
+    let relay = std::env::var("AMQP_URL")
+        .ok()
+        .filter(|url| !url.trim().is_empty())
+        .map(SecretString::from);
+    let roles = Roles {
+        projectors: true,
+        relay,
+    };
+    let mut workers = Workers::spawn(&pool, &appended, roles, projections::registry::all());
     println!(
         "callassist projector is running {} projections",
         projections::registry::all().len()

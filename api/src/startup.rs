@@ -96,7 +96,10 @@ impl Application {
             server,
             pool,
             appended,
-            roles: Roles { projectors: true },
+            roles: Roles {
+                projectors: true,
+                relay: settings.amqp_url.clone(),
+            },
         })
     }
 

@@ -1,19 +1,23 @@
 //! The node's background work beside (or without) the HTTP server: the notifier that wakes other
-//! nodes' readers, and the projectors. Each runs as its own task; if one ever stops, the node
+//! nodes' readers, the projectors, and the RabbitMQ relay when `AMQP_URL` is set. Each runs as its own task; if one ever stops, the node
 //! reports which one and stops too, rather than serving stale data silently.
 
 use std::sync::Arc;
 
 use infrastructure::event_store::wakeup::{self, AppendSignal};
+use infrastructure::relay::Relay;
 use projections::runtime::Projection;
+use secrecy::SecretString;
 use sqlx::PgPool;
 use tokio::task::JoinSet;
 
 /// Which background roles this process plays.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Roles {
     /// Run the projections (one instance per projection across all nodes; others stand by).
     pub projectors: bool,
+    /// Relay every event to RabbitMQ at this broker (one instance across all nodes).
+    pub relay: Option<SecretString>,
 }
 
 /// Running background tasks.
@@ -35,6 +39,15 @@ impl Workers {
             wakeup::notify_other_nodes(notify_pool, notify_signal, wakeup::NOTIFY_INTERVAL).await;
             "event notifier"
         });
+        if let Some(amqp_url) = roles.relay {
+            let relay = Relay::new(pool.clone(), amqp_url, appended.clone());
+            tasks.spawn(async move {
+                if let Err(err) = relay.run().await {
+                    tracing::error!(error = %err, "the RabbitMQ relay cannot run");
+                }
+                "RabbitMQ relay"
+            });
+        }
         if roles.projectors {
             for projection in projections {
                 let runner = projections::runtime::Runner::new(

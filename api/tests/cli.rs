@@ -348,6 +348,100 @@ fn it_should_seed_the_demo_idempotently_and_simulate_a_call_against_a_running_se
         !out.contains("403"),
         "every webhook was signed right: {out}"
     );
+
+    let sid = out
+        .split("(CallSid ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .expect("the simulator names the call");
+    let audit = callassist(&["audit", "call", sid, "--json"], &as_refs(&env))
+        .output()
+        .unwrap();
+    assert!(
+        audit.status.success(),
+        "{}",
+        String::from_utf8_lossy(&audit.stderr)
+    );
+    let history: serde_json::Value =
+        serde_json::from_slice(&audit.stdout).expect("--json prints only JSON");
+    let types: Vec<&str> = history["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        vec![
+            "CallReceived",
+            "CallRoutedToOwner",
+            "OwnerMissed",
+            "CallRoutedToAi",
+            "CallRoutedToVoicemail",
+            "VoicemailRecorded",
+            "RecordingAvailable",
+            "CallEnded"
+        ]
+    );
+    assert_eq!(
+        history["entries"][7]["state_after"]["end"]["status"],
+        "completed"
+    );
+    let text = callassist(&["audit", "call", sid], &as_refs(&env))
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&text.stdout).contains("OwnerMissed v1.0  by twilio"));
+    let unknown = callassist(
+        &["audit", "call", "CA00000000000000000000000000000000"],
+        &as_refs(&env),
+    )
+    .output()
+    .unwrap();
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no call with CallSid"));
+}
+
+#[test]
+fn it_should_list_report_and_rebuild_projections() {
+    let url = fresh_database_url();
+    let env = server_env(&url);
+    let seeded = callassist(&["demo", "seed"], &as_refs(&env))
+        .output()
+        .unwrap();
+    assert!(seeded.status.success());
+
+    let list = callassist(&["projections", "list"], &as_refs(&env))
+        .output()
+        .unwrap();
+    let rebuild = callassist(&["projections", "rebuild", "businesses"], &as_refs(&env))
+        .output()
+        .unwrap();
+    let status = callassist(&["projections", "status", "--json"], &as_refs(&env))
+        .output()
+        .unwrap();
+    let unknown = callassist(&["projections", "rebuild", "nope"], &as_refs(&env))
+        .output()
+        .unwrap();
+
+    assert!(String::from_utf8_lossy(&list.stdout).contains("businesses"));
+    assert!(
+        rebuild.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rebuild.stderr)
+    );
+    assert!(String::from_utf8_lossy(&rebuild.stdout).contains("rebuilt businesses"));
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).expect("JSON");
+    let businesses = status["projections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "businesses")
+        .unwrap()
+        .clone();
+    assert_eq!(businesses["lag_events"], 0, "{status}");
+    assert_eq!(businesses["built_version"], businesses["version"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no projection named"));
 }
 
 #[test]

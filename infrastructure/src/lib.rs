@@ -6,10 +6,16 @@
 //! - [`db`]: connecting to PostgreSQL, creating the database, running the migrations.
 //! - [`event_store`]: the write path (load, decide, append with metadata) over postgres-es,
 //!   with aggregates cached in memory, and the gap-safe reader of the global stream.
+//! - [`relay`]: publishes every event to RabbitMQ (confirmed, at least once) when `AMQP_URL`
+//!   is set.
+//! - [`audit`]: one aggregate's full history replayed from the event store, with the state
+//!   after each event (`callassist audit call`, the call history of the REST API).
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod config;
 pub mod db;
 pub mod event_store;
+pub mod relay;
 pub mod telemetry;
 pub mod twilio;

@@ -343,3 +343,14 @@ fn rand_digits() -> u32 {
 pub fn new_call_sid() -> String {
     format!("CA{}", uuid::Uuid::new_v4().simple())
 }
+
+/// The RabbitMQ server the relay tests publish to, from `AMQP_URL`.
+pub fn amqp_url() -> String {
+    std::env::var("AMQP_URL")
+        .ok()
+        .filter(|url| !url.trim().is_empty())
+        .expect(
+            "AMQP_URL is not set: the relay tests need a RabbitMQ server. Run ./scripts/test, \
+             which finds or starts one, or set AMQP_URL=amqp://guest:guest@127.0.0.1:5672/%2f",
+        )
+}

@@ -2,8 +2,10 @@
 // Test code: a panic is a failed assertion with its reason.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod audit;
 mod event_store;
 mod global_stream;
 mod health;
+mod relay;
 mod wakeup;
 mod webhooks;
