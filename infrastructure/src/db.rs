@@ -67,6 +67,9 @@ pub async fn connect(url: &str) -> Result<PgPool, DbError> {
     PgPoolOptions::new()
         .max_connections(MAX_CONNECTIONS)
         .acquire_timeout(Duration::from_secs(5))
+        // No ping before every statement (a round trip each): the event store retries a
+        // statement once when its connection turns out to be dead.
+        .test_before_acquire(false)
         .connect_with(options)
         .await
         .map_err(|source| DbError::Unreachable { target, source })
@@ -81,7 +84,15 @@ pub async fn connect_and_migrate(url: &str) -> Result<PgPool, DbError> {
 }
 
 /// Whether the database answers a trivial query within `timeout`.
+/// A second try covers a pooled connection that died with a database restart.
 pub async fn is_ready(pool: &PgPool, timeout: Duration) -> bool {
-    let ping = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool);
-    matches!(tokio::time::timeout(timeout, ping).await, Ok(Ok(1)))
+    let ping = async {
+        for _ in 0..2 {
+            if let Ok(1) = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool).await {
+                return true;
+            }
+        }
+        false
+    };
+    matches!(tokio::time::timeout(timeout, ping).await, Ok(true))
 }

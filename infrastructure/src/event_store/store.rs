@@ -308,17 +308,20 @@ where
             );
         }
         let metadata = serde_json::to_value(metadata).map_err(|err| unexpected(Box::new(err)))?;
-        sqlx::query(APPEND)
-            .bind(A::TYPE)
-            .bind(id)
-            .bind(&sequences)
-            .bind(&types)
-            .bind(&versions)
-            .bind(&payloads)
-            .bind(&metadata)
-            .execute(&self.pool)
-            .await
-            .map_err(append_error)?;
+        let insert = || {
+            sqlx::query(APPEND)
+                .bind(A::TYPE)
+                .bind(id)
+                .bind(&sequences)
+                .bind(&types)
+                .bind(&versions)
+                .bind(&payloads)
+                .bind(&metadata)
+                .execute(&self.pool)
+        };
+        // Retrying is safe: if the first attempt did commit, the second finds its sequence
+        // numbers taken, and the command is decided again on the state that includes it.
+        self.on_a_live_connection(insert).await.map_err(append_error)?;
         Ok(envelopes)
     }
 
@@ -366,15 +369,38 @@ where
         sequence: usize,
     ) -> Result<Vec<SerializedEvent>, PersistenceError> {
         let after = i64::try_from(sequence).unwrap_or(i64::MAX);
-        let rows = sqlx::query(SELECT_AFTER)
-            .bind(A::TYPE)
-            .bind(id)
-            .bind(after)
-            .fetch(&self.pool)
-            .map_err(|err| PersistenceError::ConnectionError(Box::new(err)))
-            .try_collect::<Vec<_>>()
-            .await?;
+        let select = || {
+            sqlx::query(SELECT_AFTER)
+                .bind(A::TYPE)
+                .bind(id)
+                .bind(after)
+                .fetch(&self.pool)
+                .try_collect::<Vec<_>>()
+        };
+        let rows = self
+            .on_a_live_connection(select)
+            .await
+            .map_err(|err| PersistenceError::ConnectionError(Box::new(err)))?;
         rows.iter().map(serialized_from_row).collect()
+    }
+
+    /// Runs `statement`, again while it fails on a dead pooled connection: after a database
+    /// restart every idle connection is dead, and each failed try drops one, so at most one
+    /// more try than the pool has connections.
+    async fn on_a_live_connection<T, F, Fut>(&self, statement: F) -> Result<T, sqlx::Error>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
+    {
+        let tries = self.pool.options().get_max_connections() + 1;
+        let mut outcome = statement().await;
+        for _ in 1..tries {
+            match &outcome {
+                Err(err) if connection_lost(err) => outcome = statement().await,
+                _ => break,
+            }
+        }
+        outcome
     }
 
     fn deserialize(&self, event: SerializedEvent) -> Result<EventEnvelope<A>, PersistenceError> {
@@ -386,6 +412,19 @@ where
             }
         });
         EventEnvelope::<A>::try_from(event)
+    }
+}
+
+/// Whether a statement failed because its pooled connection had died (e.g. the database
+/// restarted): worth another try on another connection. The pool does not ping connections
+/// before handing them out (that would cost a round trip per statement), so this is where a
+/// dead one is noticed.
+fn connection_lost(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) => true,
+        // 57P01 admin_shutdown, 57P02 crash_shutdown: the server ended the session.
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| code.starts_with("57P0")),
+        _ => false,
     }
 }
 

@@ -426,3 +426,30 @@ async fn it_should_treat_a_webhook_retried_on_another_node_as_the_same_call() {
     assert!(retried.events.is_empty());
     assert_eq!(retried.aggregate, first.aggregate);
 }
+
+#[tokio::test]
+async fn it_should_carry_on_after_the_database_drops_every_connection() {
+    let db = TestDatabase::fresh().await;
+    let store = cached_businesses(&db.pool);
+    let id = BusinessId(Uuid::new_v4());
+    store.execute(&id.to_string(), register(id), &meta("r")).await.unwrap();
+    // Fill the pool with idle connections, then kill them all, as a database restart would.
+    let held: Vec<_> = futures::future::join_all((0..5).map(|_| db.pool.acquire())).await;
+    drop(held);
+    let killer = db.another_pool().await;
+    let killed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()) AS t",
+    )
+    .fetch_one(&killer)
+    .await
+    .unwrap();
+    assert!(killed >= 5, "killed {killed}");
+
+    let outcome = store
+        .execute(&id.to_string(), BusinessCommand::SetOwnerAvailability { available: false }, &meta("after"))
+        .await;
+
+    assert!(outcome.is_ok(), "{:?}", outcome.err());
+    assert_eq!(outcome.unwrap().sequence, 2);
+}
