@@ -263,7 +263,7 @@ async fn business_commands(
                 let (stores, ids) = (stores.clone(), ids.clone());
                 async move {
                     let switch = round * per_writer + i;
-                    let available = (switch % 2 == 0) != available_at_start;
+                    let available = switch.is_multiple_of(2) != available_at_start;
                     let command = BusinessCommand::SetOwnerAvailability { available };
                     let committed = stores
                         .businesses

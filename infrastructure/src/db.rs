@@ -88,7 +88,10 @@ pub async fn connect_and_migrate(url: &str) -> Result<PgPool, DbError> {
 pub async fn is_ready(pool: &PgPool, timeout: Duration) -> bool {
     let ping = async {
         for _ in 0..2 {
-            if let Ok(1) = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool).await {
+            if let Ok(1) = sqlx::query_scalar::<_, i32>("SELECT 1")
+                .fetch_one(pool)
+                .await
+            {
                 return true;
             }
         }

@@ -41,7 +41,7 @@ async fn store_calls(pool: &PgPool, calls: i64) -> anyhow::Result<()> {
 INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
 SELECT 'Call', sid, s.seq, s.type, '1.0', s.payload,
        jsonb_build_object('correlation_id', sid, 'causation', 'bench', 'actor', 'twilio',
-                          'received_at', to_char(now() - make_interval(secs => n) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
+                          'received_at', to_char((now() - make_interval(secs => n)) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
   FROM (SELECT n, 'CA' || lpad(to_hex(n), 32, '0') AS sid FROM generate_series($1::bigint, $2::bigint) AS n) AS c
  CROSS JOIN LATERAL (VALUES
    (1, 'CallReceived', jsonb_build_object('CallReceived', jsonb_build_object('call_sid', c.sid, 'from', jsonb_build_object('kind', 'number', 'value', '+14155550111'), 'to', '+15555550100', 'business_id', $3::uuid))),
@@ -80,7 +80,11 @@ async fn raw_scan(pool: &PgPool) -> anyhow::Result<(u64, Duration)> {
     Ok((count, started.elapsed()))
 }
 
-async fn lag(pool: &PgPool, seconds: u64, rate: u64) -> anyhow::Result<(usize, Duration, Duration, Duration)> {
+async fn lag(
+    pool: &PgPool,
+    seconds: u64,
+    rate: u64,
+) -> anyhow::Result<(usize, Duration, Duration, Duration)> {
     let signal = AppendSignal::new();
     let stores = Arc::new(Stores::new(pool, signal.clone()));
     let calls = projections::registry::by_name("calls").context("no calls projection")?;
@@ -90,7 +94,11 @@ async fn lag(pool: &PgPool, seconds: u64, rate: u64) -> anyhow::Result<(usize, D
     // Let it catch up with whatever is stored before measuring.
     let head = GlobalStream::new(pool.clone()).head().await?;
     while head.is_some() {
-        let status = projections::runtime::status(pool, &[projections::registry::by_name("calls").context("calls")?]).await?;
+        let status = projections::runtime::status(
+            pool,
+            &[projections::registry::by_name("calls").context("calls")?],
+        )
+        .await?;
         if status.first().map_or(0, |s| s.lag_events) == 0 {
             break;
         }
@@ -105,15 +113,33 @@ async fn lag(pool: &PgPool, seconds: u64, rate: u64) -> anyhow::Result<(usize, D
         ticker.tick().await;
         let sid = CallSid::parse(&format!("CA{}", Uuid::new_v4().simple()))?;
         let command = CallCommand::Receive {
-            call: IncomingCall { call_sid: sid.clone(), from: CallerId::Withheld, to: "+15555550100".into(), business_id: Some(BusinessId(Uuid::nil())) },
-            route: Route::Owner { owner_phone: owner.clone(), ring_timeout: RingTimeout::default() },
+            call: IncomingCall {
+                call_sid: sid.clone(),
+                from: CallerId::Withheld,
+                to: "+15555550100".into(),
+                business_id: Some(BusinessId(Uuid::nil())),
+            },
+            route: Route::Owner {
+                owner_phone: owner.clone(),
+                ring_timeout: RingTimeout::default(),
+            },
         };
         let before = *applied.borrow_and_update();
-        stores.calls.execute(sid.as_ref(), command, &CommandMetadata::new(sid.as_ref(), "bench", Actor::Twilio, Utc::now())).await?;
+        stores
+            .calls
+            .execute(
+                sid.as_ref(),
+                command,
+                &CommandMetadata::new(sid.as_ref(), "bench", Actor::Twilio, Utc::now()),
+            )
+            .await?;
         let committed = Instant::now();
         // Two events per call: wait until the runner applied past them.
         while *applied.borrow_and_update() < before + 2 {
-            if tokio::time::timeout(Duration::from_secs(5), applied.changed()).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(5), applied.changed())
+                .await
+                .is_err()
+            {
                 anyhow::bail!("the projection did not apply a call within 5 s");
             }
         }
@@ -131,14 +157,19 @@ async fn scratch_database() -> anyhow::Result<(PgConnectOptions, String, String)
         .parse()?;
     let name = format!("callassist_bench_{}", Uuid::new_v4().simple());
     let mut admin = server.clone().database("postgres").connect().await?;
-    sqlx::query(&format!(r#"CREATE DATABASE "{name}""#)).execute(&mut admin).await?;
+    sqlx::query(&format!(r#"CREATE DATABASE "{name}""#))
+        .execute(&mut admin)
+        .await?;
     admin.close().await?;
     let url = server.clone().database(&name).to_url_lossy().to_string();
     Ok((server, name, url))
 }
 
 async fn run() -> anyhow::Result<()> {
-    let events: i64 = std::env::var("BENCH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let events: i64 = std::env::var("BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
     let (server, name, url) = scratch_database().await?;
     let pool = db::connect_and_migrate(&url).await?;
 
@@ -146,7 +177,11 @@ async fn run() -> anyhow::Result<()> {
     let storing = Instant::now();
     store_calls(&pool, calls).await?;
     sqlx::query("VACUUM ANALYZE events").execute(&pool).await?;
-    println!("stored {} events ({calls} calls) in {:.1} s", calls * CALL_EVENTS, storing.elapsed().as_secs_f64());
+    println!(
+        "stored {} events ({calls} calls) in {:.1} s",
+        calls * CALL_EVENTS,
+        storing.elapsed().as_secs_f64()
+    );
 
     let (scanned, scan_time) = raw_scan(&pool).await?;
     let projection = projections::registry::by_name("calls").context("no calls projection")?;
@@ -177,10 +212,15 @@ async fn run() -> anyhow::Result<()> {
 
     pool.close().await;
     let mut admin = server.database("postgres").connect().await?;
-    sqlx::query(&format!(r#"DROP DATABASE "{name}" WITH (FORCE)"#)).execute(&mut admin).await?;
+    sqlx::query(&format!(r#"DROP DATABASE "{name}" WITH (FORCE)"#))
+        .execute(&mut admin)
+        .await?;
     Ok(())
 }
 
 fn main() -> anyhow::Result<()> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run())
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run())
 }

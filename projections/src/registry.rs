@@ -7,7 +7,13 @@ use crate::runtime::Projection;
 
 /// All projections, in no particular order (each runs on its own).
 pub fn all() -> Vec<Arc<dyn Projection>> {
-    vec![Arc::new(crate::businesses::BusinessesProjection)]
+    vec![
+        Arc::new(crate::businesses::BusinessesProjection),
+        Arc::new(crate::calls::CallsProjection),
+        Arc::new(crate::phone_numbers::PhoneNumbersProjection),
+        Arc::new(crate::daily_stats::DailyStatsProjection),
+        Arc::new(crate::calls_per_hour::CallsPerHourProjection),
+    ]
 }
 
 /// The projection named `name`.

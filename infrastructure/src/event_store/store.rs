@@ -321,7 +321,9 @@ where
         };
         // Retrying is safe: if the first attempt did commit, the second finds its sequence
         // numbers taken, and the command is decided again on the state that includes it.
-        self.on_a_live_connection(insert).await.map_err(append_error)?;
+        self.on_a_live_connection(insert)
+            .await
+            .map_err(append_error)?;
         Ok(envelopes)
     }
 

@@ -432,7 +432,10 @@ async fn it_should_carry_on_after_the_database_drops_every_connection() {
     let db = TestDatabase::fresh().await;
     let store = cached_businesses(&db.pool);
     let id = BusinessId(Uuid::new_v4());
-    store.execute(&id.to_string(), register(id), &meta("r")).await.unwrap();
+    store
+        .execute(&id.to_string(), register(id), &meta("r"))
+        .await
+        .unwrap();
     // Fill the pool with idle connections, then kill them all, as a database restart would.
     let held: Vec<_> = futures::future::join_all((0..5).map(|_| db.pool.acquire())).await;
     drop(held);
@@ -447,7 +450,11 @@ async fn it_should_carry_on_after_the_database_drops_every_connection() {
     assert!(killed >= 5, "killed {killed}");
 
     let outcome = store
-        .execute(&id.to_string(), BusinessCommand::SetOwnerAvailability { available: false }, &meta("after"))
+        .execute(
+            &id.to_string(),
+            BusinessCommand::SetOwnerAvailability { available: false },
+            &meta("after"),
+        )
         .await;
 
     assert!(outcome.is_ok(), "{:?}", outcome.err());

@@ -6,6 +6,7 @@ mod audit;
 mod event_store;
 mod global_stream;
 mod health;
+mod read_models;
 mod relay;
 mod wakeup;
 mod webhooks;
