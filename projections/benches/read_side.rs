@@ -72,7 +72,7 @@ async fn raw_scan(pool: &PgPool) -> anyhow::Result<(u64, Duration)> {
     let mut position = Position::START;
     let mut count = 0u64;
     loop {
-        let batch = stream.read_after(position, 5_000).await?;
+        let batch = stream.read_after(position, 10_000).await?;
         let Some(last) = batch.last() else { break };
         position = last.position;
         count += batch.len() as u64;

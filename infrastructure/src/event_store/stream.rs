@@ -11,20 +11,22 @@
 use serde_json::Value;
 use sqlx::{PgPool, Row};
 
+// `ORDER BY events.…`: unqualified, `transaction_id` would name the output column (the bigint
+// cast) and PostgreSQL would sort every remaining row instead of walking the index.
 const READ_AFTER: &str = "\
 SELECT transaction_id::text::bigint AS transaction_id, global_position, aggregate_type, aggregate_id, \
        sequence, event_type, event_version, payload, metadata \
   FROM events \
  WHERE (transaction_id, global_position) > ($1::bigint::text::xid8, $2) \
    AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
- ORDER BY transaction_id, global_position \
+ ORDER BY events.transaction_id, events.global_position \
  LIMIT $3";
 
 const HEAD: &str = "\
 SELECT transaction_id::text::bigint AS transaction_id, global_position \
   FROM events \
  WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
- ORDER BY transaction_id DESC, global_position DESC \
+ ORDER BY events.transaction_id DESC, events.global_position DESC \
  LIMIT 1";
 
 /// A place in the global stream; readers keep the position of the last event they handled.

@@ -189,13 +189,18 @@ impl Timeline {
         }
         sqlx::query(
             "INSERT INTO call_events (call_sid, sequence, event_type, data, actor, occurred_at) \
-             SELECT * FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::jsonb[], $5::text[], $6::timestamptz[]) \
+             SELECT * FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::text[]::json[], $5::text[], $6::timestamptz[]) \
              ON CONFLICT DO NOTHING",
         )
         .bind(self.call_sids)
         .bind(self.sequences)
         .bind(self.event_types)
-        .bind(self.data)
+        .bind(
+            self.data
+                .iter()
+                .map(Value::to_string)
+                .collect::<Vec<String>>(),
+        )
         .bind(self.actors)
         .bind(self.occurred_at)
         .execute(&mut *tx)

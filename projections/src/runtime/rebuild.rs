@@ -9,7 +9,7 @@ use super::runner::apply_batch;
 use super::{checkpoint, schema_of, Projection, ProjectionError};
 
 /// Events per batch while rebuilding: larger than live batches, for throughput.
-const REBUILD_BATCH: i64 = 5_000;
+const REBUILD_BATCH: i64 = 10_000;
 
 /// Reports progress: events applied so far, and the events to apply in all (as counted at start).
 pub type RebuildProgress<'a> = &'a (dyn Fn(u64, u64) + Send + Sync);
@@ -89,6 +89,38 @@ pub async fn rebuild(
         .execute(&mut *setup)
         .await?;
     }
+    // Secondary indexes are built once at the end, under the live tables' index names, rather
+    // than maintained row by row during the load; unique ones (and primary keys) stay, since
+    // projections upsert against them.
+    let non_unique = "SELECT i.relname::text, pg_get_indexdef(x.indexrelid) FROM pg_index x \
+           JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid \
+           JOIN pg_namespace n ON n.oid = t.relnamespace \
+          WHERE n.nspname = $1 AND NOT x.indisunique";
+    let copied: Vec<(String, String)> = sqlx::query_as(non_unique)
+        .bind(&scratch)
+        .fetch_all(&mut *setup)
+        .await?;
+    for (index, _) in &copied {
+        sqlx::query(&format!(r#"DROP INDEX "{scratch}"."{index}""#))
+            .execute(&mut *setup)
+            .await?;
+    }
+    let live_indexes: Vec<(String, String)> = sqlx::query_as(non_unique)
+        .bind(&live)
+        .fetch_all(&mut *setup)
+        .await?;
+    let deferred: Vec<String> = live_indexes
+        .into_iter()
+        .map(|(_, definition)| {
+            definition
+                .replacen(&format!(" ON {live}."), &format!(r#" ON "{scratch}"."#), 1)
+                .replacen(
+                    &format!(r#" ON "{live}"."#),
+                    &format!(r#" ON "{scratch}"."#),
+                    1,
+                )
+        })
+        .collect();
     setup.commit().await?;
 
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
@@ -96,19 +128,53 @@ pub async fn rebuild(
         .await?;
     let total = u64::try_from(total).unwrap_or(0);
     let stream = GlobalStream::new(pool.clone());
+    // Reading and applying overlap: a reader task fetches the next batches while this one
+    // applies the current, so a rebuild runs at the pace of the slower of the two.
+    let (batches, mut to_apply) = tokio::sync::mpsc::channel(2);
+    let reader = {
+        let stream = stream.clone();
+        tokio::spawn(async move {
+            let mut position = Position::START;
+            loop {
+                let batch = match stream.read_after(position, REBUILD_BATCH).await {
+                    Ok(batch) => batch,
+                    Err(err) => {
+                        let _ = batches.send(Err(err)).await;
+                        return;
+                    }
+                };
+                let Some(last) = batch.last().map(|event| event.position) else {
+                    return;
+                };
+                position = last;
+                if batches.send(Ok(batch)).await.is_err() {
+                    return;
+                }
+            }
+        })
+    };
     let mut position = Position::START;
     let mut applied: u64 = 0;
-    loop {
-        let batch = stream.read_after(position, REBUILD_BATCH).await?;
+    while let Some(batch) = to_apply.recv().await {
+        let batch = batch?;
         let Some(last) = batch.last().map(|event| event.position) else {
             break;
         };
         let mut tx = pool.begin().await?;
+        // Nothing reads the scratch tables before the swap, whose commit is synchronous and
+        // flushes the WAL of these batches too: no need to wait for each batch's flush.
+        sqlx::query("SET LOCAL synchronous_commit = off")
+            .execute(&mut *tx)
+            .await?;
         apply_batch(&mut tx, projection, &scratch, &batch).await?;
         tx.commit().await?;
         position = last;
         applied += batch.len() as u64;
         progress(applied, total.max(applied));
+    }
+    reader.abort();
+    for definition in &deferred {
+        sqlx::query(definition).execute(pool).await?;
     }
 
     // The swap: hold the live checkpoint so the live runner pauses, take in what was appended

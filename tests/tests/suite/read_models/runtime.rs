@@ -10,7 +10,7 @@ use domain::routing::{Route, RouteReason};
 use domain::values::{CallerId, Money, E164};
 use infrastructure::event_store::{AppendSignal, Stores};
 use projections::calls::CallsProjection;
-use projections::runtime::{Runner, BATCH_SIZE};
+use projections::runtime::{Projection, Runner, BATCH_SIZE};
 use serde_json::Value;
 use sqlx::PgPool;
 use support::{new_call_sid, seed, SeedBusiness, Seeded, TestDatabase};
@@ -309,5 +309,167 @@ async fn it_should_resume_a_killed_projector_without_a_duplicate_or_a_gap() {
     .await
     .unwrap();
     assert_eq!(gaps, 0, "timelines without gaps");
+    assert_calls_match_the_fold(&stores, &db.pool).await;
+}
+
+/// Whether anyone holds `name`'s leadership lock (asked from a session of our own).
+async fn somebody_leads(pool: &PgPool, name: &str) -> bool {
+    let mut probe = pool.acquire().await.unwrap().detach();
+    let key = format!("callassist.projection.{name}");
+    let free: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtextextended($1, 0))")
+        .bind(&key)
+        .fetch_one(&mut probe)
+        .await
+        .unwrap();
+    // Our probe session ends here, releasing the lock if it got it.
+    drop(probe);
+    !free
+}
+
+#[tokio::test]
+async fn it_should_rebuild_a_projection_whose_version_changed_when_it_starts() {
+    let db = TestDatabase::fresh().await;
+    let signal = AppendSignal::new();
+    let stores = Stores::new(&db.pool, signal.clone());
+    let seeded = seed(&stores, SeedBusiness::default()).await;
+    populate(&stores, &seeded, 12).await;
+    {
+        let _projectors = Projectors::start(&db.pool, &signal, &["calls"]);
+        wait_caught_up(&db.pool, &["calls"]).await;
+    }
+    let indexes = || async {
+        sqlx::query_scalar::<_, String>(
+            "SELECT indexname::text FROM pg_indexes WHERE schemaname = 'rm_calls' ORDER BY 1",
+        )
+        .fetch_all(&db.pool)
+        .await
+        .unwrap()
+    };
+    let indexes_before = indexes().await;
+    // The tables were built by an older version, whose results differ.
+    sqlx::query("UPDATE rm_calls.calls SET status = 'built-by-version-0'")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE projection_checkpoints SET version = 0 WHERE name = 'calls'")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+
+    let _projectors = Projectors::start(&db.pool, &signal, &["calls"]);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let version: i32 =
+            sqlx::query_scalar("SELECT version FROM projection_checkpoints WHERE name = 'calls'")
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
+        if version == CallsProjection.version() {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not rebuilt");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    wait_caught_up(&db.pool, &["calls"]).await;
+
+    let stale: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM rm_calls.calls WHERE status = 'built-by-version-0'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(stale, 0, "every row rebuilt by the current version");
+    assert_eq!(
+        indexes().await,
+        indexes_before,
+        "the rebuilt tables keep the migration's index names"
+    );
+    assert_eq!(
+        events_applied(&db.pool, "calls").await,
+        event_count(&db.pool).await
+    );
+    assert_calls_match_the_fold(&stores, &db.pool).await;
+}
+
+#[tokio::test]
+async fn it_should_run_one_instance_across_processes_and_fail_over_without_a_duplicate() {
+    let db = TestDatabase::fresh().await;
+    let signal = AppendSignal::new();
+    let stores = Stores::new(&db.pool, signal.clone());
+    let seeded = seed(&stores, SeedBusiness::default()).await;
+    // Two "processes": pools of their own, each running the calls projection.
+    let first_pool = db.another_pool().await;
+    let second_pool = db.another_pool().await;
+    let first = tokio::spawn(
+        Runner::new(
+            first_pool.clone(),
+            Arc::new(CallsProjection),
+            AppendSignal::new(),
+        )
+        .run(),
+    );
+    let second = tokio::spawn(
+        Runner::new(
+            second_pool.clone(),
+            Arc::new(CallsProjection),
+            AppendSignal::new(),
+        )
+        .run(),
+    );
+    populate(&stores, &seeded, 30).await;
+    wait_caught_up(&db.pool, &["calls"]).await;
+    assert!(
+        somebody_leads(&db.pool, "calls").await,
+        "one of them holds the lead"
+    );
+
+    // The first process dies; whichever led, the projection goes on.
+    first.abort();
+    let _ = first.await;
+    first_pool.close().await;
+    populate(&stores, &seeded, 30).await;
+    wait_caught_up(&db.pool, &["calls"]).await;
+
+    assert!(
+        somebody_leads(&db.pool, "calls").await,
+        "the survivor leads"
+    );
+    assert_eq!(
+        events_applied(&db.pool, "calls").await,
+        event_count(&db.pool).await,
+        "every event applied exactly once across both processes"
+    );
+    assert_calls_match_the_fold(&stores, &db.pool).await;
+    second.abort();
+}
+
+#[tokio::test]
+async fn it_should_carry_on_projecting_after_the_database_drops_its_connections() {
+    let db = TestDatabase::fresh().await;
+    let signal = AppendSignal::new();
+    let stores = Stores::new(&db.pool, signal.clone());
+    let seeded = seed(&stores, SeedBusiness::default()).await;
+    let projector_pool = db.another_pool().await;
+    let _running =
+        tokio::spawn(Runner::new(projector_pool, Arc::new(CallsProjection), signal.clone()).run());
+    populate(&stores, &seeded, 9).await;
+    wait_caught_up(&db.pool, &["calls"]).await;
+
+    // As a database restart would: every session of this database ends.
+    let killer = db.another_pool().await;
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .execute(&killer)
+    .await
+    .unwrap();
+    populate(&stores, &seeded, 9).await;
+    wait_caught_up(&db.pool, &["calls"]).await;
+
+    assert_eq!(
+        events_applied(&db.pool, "calls").await,
+        event_count(&db.pool).await
+    );
     assert_calls_match_the_fold(&stores, &db.pool).await;
 }
