@@ -29,8 +29,7 @@ use infrastructure::config::Settings;
 use infrastructure::db;
 use infrastructure::event_store::{AppendSignal, Stores};
 use infrastructure::twilio::signature::{Algorithm, Body, Signer, SIGNATURE_HEADER};
-use sqlx::postgres::PgConnectOptions;
-use sqlx::{ConnectOptions, Connection, PgPool};
+use sqlx::PgPool;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use uuid::Uuid;
@@ -536,29 +535,6 @@ fn settings(database_url: &str) -> anyhow::Result<Settings> {
     .map_err(|err| anyhow!("bench settings: {err}"))
 }
 
-async fn scratch_database() -> anyhow::Result<(PgConnectOptions, String, String)> {
-    let server: PgConnectOptions = std::env::var("DATABASE_URL")
-        .context("DATABASE_URL must point at a PostgreSQL server (./scripts/bench sets it)")?
-        .parse()?;
-    let name = format!("callassist_bench_{}", Uuid::new_v4().simple());
-    let mut admin = server.clone().database("postgres").connect().await?;
-    sqlx::query(&format!(r#"CREATE DATABASE "{name}""#))
-        .execute(&mut admin)
-        .await?;
-    admin.close().await?;
-    let url = server.clone().database(&name).to_url_lossy().to_string();
-    Ok((server, name, url))
-}
-
-async fn drop_database(server: PgConnectOptions, name: &str) -> anyhow::Result<()> {
-    let mut admin = server.database("postgres").connect().await?;
-    sqlx::query(&format!(r#"DROP DATABASE "{name}" WITH (FORCE)"#))
-        .execute(&mut admin)
-        .await?;
-    admin.close().await?;
-    Ok(())
-}
-
 async fn bench(url: &str, length: Duration) -> anyhow::Result<()> {
     let setup_pool = db::connect_and_migrate(url).await?;
     let fixture = seed(&setup_pool).await?;
@@ -642,7 +618,9 @@ async fn bench(url: &str, length: Duration) -> anyhow::Result<()> {
     // Let PostgreSQL finish cleaning up after the ~300,000 calls the closed-loop runs just
     // inserted (autovacuum, a checkpoint): on two shared cores that background work, not the
     // webhook path, otherwise makes the half-rate run's tail (p99 56–73 ms measured without it).
-    sqlx::query("VACUUM ANALYZE events").execute(&direct.pool).await?;
+    sqlx::query("VACUUM ANALYZE events")
+        .execute(&direct.pool)
+        .await?;
     sqlx::query("CHECKPOINT").execute(&direct.pool).await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let half = open_loop(webhooks.clone(), http_rate / 2.0, length).await?;
@@ -713,11 +691,14 @@ async fn run() -> anyhow::Result<()> {
         Err(_) => 5.0,
     };
     anyhow::ensure!(seconds > 0.0, "BENCH_SECONDS must be positive");
-    let (server, name, url) = scratch_database().await?;
-    let outcome = bench(&url, Duration::from_secs_f64(seconds)).await;
-    let dropped = drop_database(server, &name)
+    let server_url = std::env::var("DATABASE_URL")
+        .context("DATABASE_URL must point at a PostgreSQL server (./scripts/bench sets it)")?;
+    let scratch = db::ScratchDatabase::create(&server_url, "callassist_bench_").await?;
+    let outcome = bench(&scratch.url, Duration::from_secs_f64(seconds)).await;
+    let dropped = scratch
+        .drop_now()
         .await
-        .with_context(|| format!("dropping the scratch database {name}"));
+        .with_context(|| format!("dropping the scratch database {}", scratch.name));
     outcome?;
     dropped
 }

@@ -17,8 +17,7 @@ use domain::values::{BusinessId, CallSid, CallerId, RingTimeout, E164};
 use domain::{Actor, CommandMetadata};
 use infrastructure::db;
 use infrastructure::event_store::{AppendSignal, Stores};
-use sqlx::postgres::PgConnectOptions;
-use sqlx::{ConnectOptions, Connection, PgPool};
+use sqlx::PgPool;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
@@ -279,27 +278,15 @@ async fn business_commands(
     Ok((median(baseline), median(path), cold_load))
 }
 
-async fn scratch_database() -> anyhow::Result<(PgConnectOptions, String, String)> {
-    let server: PgConnectOptions = std::env::var("DATABASE_URL")
-        .context("DATABASE_URL must point at a PostgreSQL server (./scripts/bench sets it)")?
-        .parse()?;
-    let name = format!("callassist_bench_{}", Uuid::new_v4().simple());
-    let mut admin = server.clone().database("postgres").connect().await?;
-    sqlx::query(&format!(r#"CREATE DATABASE "{name}""#))
-        .execute(&mut admin)
-        .await?;
-    admin.close().await?;
-    let url = server.clone().database(&name).to_url_lossy().to_string();
-    Ok((server, name, url))
-}
-
 async fn run() -> anyhow::Result<()> {
     let total: usize = std::env::var("BENCH_COMMANDS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(4_000);
-    let (server, name, url) = scratch_database().await?;
-    let pool = db::connect_and_migrate(&url).await?;
+    let server_url = std::env::var("DATABASE_URL")
+        .context("DATABASE_URL must point at a PostgreSQL server (./scripts/bench sets it)")?;
+    let scratch = db::ScratchDatabase::create(&server_url, "callassist_bench_").await?;
+    let pool = db::connect_and_migrate(&scratch.url).await?;
     let stores = Arc::new(Stores::new(&pool, AppendSignal::new()));
 
     println!("write path vs plain INSERT, {WRITERS} concurrent writers, {total} commands per run, median of {ROUNDS} runs");
@@ -340,10 +327,7 @@ async fn run() -> anyhow::Result<()> {
     );
 
     pool.close().await;
-    let mut admin = server.database("postgres").connect().await?;
-    sqlx::query(&format!(r#"DROP DATABASE "{name}" WITH (FORCE)"#))
-        .execute(&mut admin)
-        .await?;
+    scratch.drop_now().await?;
     Ok(())
 }
 

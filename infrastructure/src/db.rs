@@ -99,3 +99,58 @@ pub async fn is_ready(pool: &PgPool, timeout: Duration) -> bool {
     };
     matches!(tokio::time::timeout(timeout, ping).await, Ok(true))
 }
+
+/// A database of its own, created on the server of another connection string and dropped on
+/// request: what every test and benchmark runs in, so they never share state and can run side
+/// by side.
+#[derive(Debug, Clone)]
+pub struct ScratchDatabase {
+    /// Its name: the prefix and a random suffix.
+    pub name: String,
+    /// Its connection string.
+    pub url: String,
+    server: PgConnectOptions,
+}
+
+impl ScratchDatabase {
+    /// Creates `<prefix><uuid>` on the server `server_url` points at (connecting to its
+    /// `postgres` database to do so). It is empty: migrate it with [`connect_and_migrate`].
+    pub async fn create(server_url: &str, prefix: &str) -> Result<Self, DbError> {
+        use sqlx::{ConnectOptions, Connection};
+        let server: PgConnectOptions = server_url.parse().map_err(DbError::BadUrl)?;
+        let admin_options = server.clone().database("postgres");
+        let unreachable = |source| DbError::Unreachable {
+            target: describe(&admin_options),
+            source,
+        };
+        let name = format!("{prefix}{}", uuid::Uuid::new_v4().simple());
+        let mut admin = admin_options.connect().await.map_err(unreachable)?;
+        sqlx::query(&format!(r#"CREATE DATABASE "{name}""#))
+            .execute(&mut admin)
+            .await
+            .map_err(unreachable)?;
+        admin.close().await.map_err(unreachable)?;
+        let url = server.clone().database(&name).to_url_lossy().to_string();
+        Ok(Self { name, url, server })
+    }
+
+    /// Drops it, disconnecting whoever is still connected.
+    pub async fn drop_now(&self) -> Result<(), DbError> {
+        use sqlx::{ConnectOptions, Connection};
+        let admin_options = self.server.clone().database("postgres");
+        let unreachable = |source| DbError::Unreachable {
+            target: describe(&admin_options),
+            source,
+        };
+        let mut admin = admin_options.connect().await.map_err(unreachable)?;
+        sqlx::query(&format!(
+            r#"DROP DATABASE IF EXISTS "{}" WITH (FORCE)"#,
+            self.name
+        ))
+        .execute(&mut admin)
+        .await
+        .map_err(unreachable)?;
+        admin.close().await.map_err(unreachable)?;
+        Ok(())
+    }
+}

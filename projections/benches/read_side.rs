@@ -23,8 +23,7 @@ use domain::{Actor, CommandMetadata};
 use infrastructure::db;
 use infrastructure::event_store::{AppendSignal, GlobalStream, Position, Stores};
 use projections::runtime::Runner;
-use sqlx::postgres::PgConnectOptions;
-use sqlx::{ConnectOptions, Connection, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 const CALL_EVENTS: i64 = 8;
@@ -151,27 +150,15 @@ async fn lag(
     Ok((lags.len(), pick(0.5), pick(0.99), lags[lags.len() - 1]))
 }
 
-async fn scratch_database() -> anyhow::Result<(PgConnectOptions, String, String)> {
-    let server: PgConnectOptions = std::env::var("DATABASE_URL")
-        .context("DATABASE_URL must point at a PostgreSQL server (./scripts/bench sets it)")?
-        .parse()?;
-    let name = format!("callassist_bench_{}", Uuid::new_v4().simple());
-    let mut admin = server.clone().database("postgres").connect().await?;
-    sqlx::query(&format!(r#"CREATE DATABASE "{name}""#))
-        .execute(&mut admin)
-        .await?;
-    admin.close().await?;
-    let url = server.clone().database(&name).to_url_lossy().to_string();
-    Ok((server, name, url))
-}
-
 async fn run() -> anyhow::Result<()> {
     let events: i64 = std::env::var("BENCH_EVENTS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
-    let (server, name, url) = scratch_database().await?;
-    let pool = db::connect_and_migrate(&url).await?;
+    let server_url = std::env::var("DATABASE_URL")
+        .context("DATABASE_URL must point at a PostgreSQL server (./scripts/bench sets it)")?;
+    let scratch = db::ScratchDatabase::create(&server_url, "callassist_bench_").await?;
+    let pool = db::connect_and_migrate(&scratch.url).await?;
 
     let calls = events / CALL_EVENTS;
     let storing = Instant::now();
@@ -211,10 +198,7 @@ async fn run() -> anyhow::Result<()> {
     );
 
     pool.close().await;
-    let mut admin = server.database("postgres").connect().await?;
-    sqlx::query(&format!(r#"DROP DATABASE "{name}" WITH (FORCE)"#))
-        .execute(&mut admin)
-        .await?;
+    scratch.drop_now().await?;
     Ok(())
 }
 

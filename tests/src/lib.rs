@@ -14,8 +14,7 @@ use infrastructure::config::Settings;
 use infrastructure::db;
 use infrastructure::event_store::{AppendSignal, Stores};
 use infrastructure::twilio::signature::{Algorithm, Body, Signer};
-use sqlx::postgres::PgConnectOptions;
-use sqlx::{ConnectOptions, Connection, PgPool};
+use sqlx::PgPool;
 
 /// The Twilio account the test server answers for.
 pub const TEST_ACCOUNT_SID: &str = "AC00000000000000000000000000000001";
@@ -41,30 +40,24 @@ pub struct TestDatabase {
     pub name: String,
     /// A pool on it.
     pub pool: PgPool,
+    scratch: db::ScratchDatabase,
 }
 
 impl TestDatabase {
     /// Creates and migrates a fresh database named `callassist_test_<uuid>`.
     pub async fn fresh() -> Self {
-        let base: PgConnectOptions = server_url().parse().expect("DATABASE_URL does not parse");
-        let name = format!("{TEST_DATABASE_PREFIX}{}", uuid::Uuid::new_v4().simple());
-        let mut admin = base
-            .clone()
-            .database("postgres")
-            .connect()
+        let scratch = db::ScratchDatabase::create(&server_url(), TEST_DATABASE_PREFIX)
             .await
-            .unwrap_or_else(|err| panic!("cannot reach PostgreSQL at DATABASE_URL: {err}"));
-        sqlx::query(&format!(r#"CREATE DATABASE "{name}""#))
-            .execute(&mut admin)
-            .await
-            .expect("cannot create a test database");
-        admin.close().await.ok();
-        let options = base.database(&name);
-        let url = options.to_url_lossy().to_string();
-        let pool = db::connect_and_migrate(&url)
+            .unwrap_or_else(|err| panic!("cannot create a test database at DATABASE_URL: {err:#}"));
+        let pool = db::connect_and_migrate(&scratch.url)
             .await
             .expect("cannot migrate the test database");
-        Self { url, name, pool }
+        Self {
+            url: scratch.url.clone(),
+            name: scratch.name.clone(),
+            pool,
+            scratch,
+        }
     }
 
     /// A second, independent pool on the same database (another node).
@@ -76,12 +69,10 @@ impl TestDatabase {
 
     /// Drops the database, disconnecting everyone (simulates losing it).
     pub async fn drop_now(&self) {
-        let base: PgConnectOptions = server_url().parse().unwrap();
-        let mut admin = base.database("postgres").connect().await.unwrap();
-        sqlx::query(&format!(r#"DROP DATABASE "{}" WITH (FORCE)"#, self.name))
-            .execute(&mut admin)
+        self.scratch
+            .drop_now()
             .await
-            .unwrap();
+            .expect("cannot drop the test database");
     }
 }
 
