@@ -48,7 +48,14 @@ impl Projection for BusinessesProjection {
                 .await?;
         let mut folded: HashMap<Uuid, Folded> = HashMap::new();
         for (id, state, last_sequence, registered_at) in stored {
-            let business = serde_json::from_value(state).unwrap_or_default();
+            // A state that no longer reads as today's `Business` means the projection's version
+            // should have been bumped (and the table rebuilt): stop rather than guess.
+            let business =
+                serde_json::from_value(state).map_err(|err| ProjectionError::BadRow {
+                    table: "businesses",
+                    key: id.to_string(),
+                    reason: err.to_string(),
+                })?;
             folded.insert(
                 id,
                 Folded {

@@ -47,6 +47,16 @@ pub enum ProjectionError {
     /// The database failed.
     #[error("database error while projecting")]
     Database(#[from] sqlx::Error),
+    /// A row of the projection's own tables could not be read back.
+    #[error("{table} row {key} could not be read: {reason}")]
+    BadRow {
+        /// The table.
+        table: &'static str,
+        /// The row's key.
+        key: String,
+        /// What was wrong.
+        reason: String,
+    },
     /// A stored event could not be read as the projection expects.
     #[error("event {position} ({event_type}) could not be read: {reason}")]
     BadEvent {
