@@ -13,6 +13,10 @@
 //! or `./scripts/bench`, which finds or starts PostgreSQL. `BENCH_SECONDS` (default 5) sets the
 //! length of each run. Everything happens in a database of its own, dropped at the end.
 
+/// The same allocator as the `callassist` binary.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -31,21 +31,29 @@ use cqrs_es::{
     Aggregate, AggregateContext, AggregateError, DomainEvent, EventEnvelope, EventStore,
 };
 use domain::CommandMetadata;
-use futures::TryStreamExt;
 use lru::LruCache;
 use postgres_es::PostgresEventRepository;
-use sqlx::{PgPool, Row};
+use sqlx::{PgConnection, PgPool, Row};
 
 use super::AppendSignal;
 
-/// How often a command is tried when other writers keep appending to the same aggregate first.
-const CONFLICT_ATTEMPTS: u32 = 8;
+/// How often a command is tried optimistically when other writers append to the same aggregate
+/// first; after that it holds the aggregate's lock, so it cannot lose the race again.
+const OPTIMISTIC_ATTEMPTS: u32 = 3;
+/// How often a command is tried holding the aggregate's lock.
+const LOCKED_ATTEMPTS: u32 = 3;
 /// The longest pause before a retry; the pause is random so two writers stop colliding.
 const MAX_BACKOFF: Duration = Duration::from_millis(20);
 
-const APPEND: &str = "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+/// Appends the events of one command. The aggregate's advisory lock, taken for the statement,
+/// makes an append wait while a contended writer holds the aggregate (see [`LOCK_AGGREGATE`]).
+const APPEND: &str = "WITH guard AS (SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))) \
+     INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
      SELECT $1, $2, e.sequence, e.event_type, e.event_version, e.payload, $7 \
-       FROM UNNEST($3::bigint[], $4::text[], $5::text[], $6::jsonb[]) AS e(sequence, event_type, event_version, payload)";
+       FROM guard, UNNEST($3::bigint[], $4::text[], $5::text[], $6::jsonb[]) AS e(sequence, event_type, event_version, payload)";
+
+/// Holds an aggregate until the transaction ends: every append to it waits meanwhile.
+const LOCK_AGGREGATE: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))";
 
 const SELECT_AFTER: &str = "SELECT aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata \
      FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3 ORDER BY sequence";
@@ -168,28 +176,96 @@ where
         metadata: &CommandMetadata,
     ) -> Result<Committed<A>, StoreError<A::Error>> {
         let metadata = metadata.to_map();
-        for attempt in 1..CONFLICT_ATTEMPTS {
-            match self.execute_once(id, command.clone(), &metadata).await {
+        for attempt in 1..=OPTIMISTIC_ATTEMPTS {
+            match self
+                .execute_once(id, command.clone(), &metadata, None)
+                .await
+            {
                 Err(AggregateError::AggregateConflict) => {
                     // The next attempt catches up with the events that beat us.
                     tracing::debug!(attempt, "concurrent append, retrying on fresh state");
                     tokio::time::sleep(backoff(attempt)).await;
                 }
-                other => return other.map_err(StoreError::from),
+                other => return self.committed(id, other).map_err(StoreError::from),
             }
         }
-        self.execute_once(id, command, &metadata)
-            .await
-            .map_err(StoreError::from)
+        // Contended: a writer that keeps appending (holding the aggregate, it needs one round
+        // trip a command) would win every race. Hold the aggregate's lock instead: appends wait,
+        // and the state caught up under the lock stays current until this append commits.
+        let mut outcome = Err(AggregateError::AggregateConflict);
+        for attempt in 1..=LOCKED_ATTEMPTS {
+            outcome = self.execute_locked(id, command.clone(), &metadata).await;
+            match outcome {
+                Err(AggregateError::AggregateConflict) => {
+                    tokio::time::sleep(backoff(OPTIMISTIC_ATTEMPTS + attempt)).await;
+                }
+                _ => break,
+            }
+        }
+        self.committed(id, outcome).map_err(StoreError::from)
     }
 
-    async fn execute_once(
+    /// After a command's events are durable: keep the new state, wake the readers.
+    fn committed(
+        &self,
+        id: &str,
+        outcome: Result<Committed<A>, AggregateError<A::Error>>,
+    ) -> Result<Committed<A>, AggregateError<A::Error>> {
+        if let Ok(committed) = &outcome {
+            if !committed.events.is_empty() {
+                self.remember(id, &committed.aggregate, committed.sequence);
+                self.appended.appended();
+            }
+        }
+        outcome
+    }
+
+    /// One try holding the aggregate's lock, in a transaction.
+    async fn execute_locked(
         &self,
         id: &str,
         command: A::Command,
         metadata: &HashMap<String, String>,
     ) -> Result<Committed<A>, AggregateError<A::Error>> {
+        let lost = |err: sqlx::Error| AggregateError::DatabaseConnectionError(Box::new(err));
+        let mut tx = self.pool.begin().await.map_err(lost)?;
+        sqlx::query(LOCK_AGGREGATE)
+            .bind(A::TYPE)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(lost)?;
+        let outcome = self
+            .execute_once(id, command, metadata, Some(&mut tx))
+            .await;
+        match outcome {
+            Ok(committed) => {
+                tx.commit().await.map_err(lost)?;
+                Ok(committed)
+            }
+            Err(err) => {
+                // Dropping the transaction rolls it back.
+                drop(tx);
+                Err(err)
+            }
+        }
+    }
+
+    /// Decides and appends once (catching up when the state held was stale). With `locked`,
+    /// everything runs on that connection, inside the caller's transaction.
+    async fn execute_once(
+        &self,
+        id: &str,
+        command: A::Command,
+        metadata: &HashMap<String, String>,
+        mut locked: Option<&mut PgConnection>,
+    ) -> Result<Committed<A>, AggregateError<A::Error>> {
         let mut belief = self.held(id);
+        if locked.is_some() {
+            // Under the lock nobody can append: catch up first, and the append cannot conflict
+            // (a failed statement would abort the transaction).
+            belief = self.catch_up(id, belief, locked.as_deref_mut()).await?;
+        }
         loop {
             let mut aggregate = belief.aggregate.clone();
             let sink = EventSink::default();
@@ -199,11 +275,13 @@ where
             let events = sink.collect().await;
             if decided.is_ok() && !events.is_empty() {
                 // `EventSink::write` has applied the events to `aggregate` already.
-                match self.append(id, belief.sequence, events, metadata).await {
+                match self
+                    .append(id, belief.sequence, events, metadata, locked.as_deref_mut())
+                    .await
+                {
                     Ok(envelopes) => {
+                        // The caller keeps the state and wakes readers once it is durable.
                         let sequence = belief.sequence + envelopes.len();
-                        self.remember(id, &aggregate, sequence);
-                        self.appended.appended();
                         return Ok(Committed {
                             aggregate,
                             sequence,
@@ -211,7 +289,7 @@ where
                         });
                     }
                     Err(AggregateError::AggregateConflict) if !belief.current => {
-                        belief = self.catch_up(id, belief).await?;
+                        belief = self.catch_up(id, belief, locked.as_deref_mut()).await?;
                         continue;
                     }
                     Err(err) => return Err(err),
@@ -220,7 +298,7 @@ where
             // Nothing to append: trust the outcome only if it was decided on the current state.
             if !belief.current {
                 let held_sequence = belief.sequence;
-                belief = self.catch_up(id, belief).await?;
+                belief = self.catch_up(id, belief, locked.as_deref_mut()).await?;
                 if belief.sequence != held_sequence {
                     continue;
                 }
@@ -251,13 +329,14 @@ where
         &self,
         id: &str,
         belief: Belief<A>,
+        locked: Option<&mut PgConnection>,
     ) -> Result<Belief<A>, AggregateError<A::Error>> {
         let Belief {
             mut aggregate,
             mut sequence,
             ..
         } = belief;
-        let newer = self.events_after(id, sequence).await?;
+        let newer = self.events_after(id, sequence, locked).await?;
         if !newer.is_empty() {
             for event in newer {
                 let envelope = self.deserialize(event)?;
@@ -281,6 +360,7 @@ where
         after: usize,
         events: Vec<A::Event>,
         metadata: &HashMap<String, String>,
+        locked: Option<&mut PgConnection>,
     ) -> Result<Vec<EventEnvelope<A>>, AggregateError<A::Error>> {
         let unexpected =
             |err: Box<dyn std::error::Error + Send + Sync>| AggregateError::UnexpectedError(err);
@@ -308,7 +388,7 @@ where
             );
         }
         let metadata = serde_json::to_value(metadata).map_err(|err| unexpected(Box::new(err)))?;
-        let insert = || {
+        let statement = || {
             sqlx::query(APPEND)
                 .bind(A::TYPE)
                 .bind(id)
@@ -317,13 +397,22 @@ where
                 .bind(&versions)
                 .bind(&payloads)
                 .bind(&metadata)
-                .execute(&self.pool)
         };
-        // Retrying is safe: if the first attempt did commit, the second finds its sequence
-        // numbers taken, and the command is decided again on the state that includes it.
-        self.on_a_live_connection(insert)
-            .await
-            .map_err(append_error)?;
+        match locked {
+            Some(connection) => {
+                statement()
+                    .execute(connection)
+                    .await
+                    .map_err(append_error)?;
+            }
+            // Retrying is safe: if the first attempt did commit, the second finds its sequence
+            // numbers taken, and the command is decided again on the state that includes it.
+            None => {
+                self.on_a_live_connection(|| statement().execute(&self.pool))
+                    .await
+                    .map_err(append_error)?;
+            }
+        }
         Ok(envelopes)
     }
 
@@ -369,20 +458,18 @@ where
         &self,
         id: &str,
         sequence: usize,
+        locked: Option<&mut PgConnection>,
     ) -> Result<Vec<SerializedEvent>, PersistenceError> {
         let after = i64::try_from(sequence).unwrap_or(i64::MAX);
-        let select = || {
-            sqlx::query(SELECT_AFTER)
-                .bind(A::TYPE)
-                .bind(id)
-                .bind(after)
-                .fetch(&self.pool)
-                .try_collect::<Vec<_>>()
-        };
-        let rows = self
-            .on_a_live_connection(select)
-            .await
-            .map_err(|err| PersistenceError::ConnectionError(Box::new(err)))?;
+        let select = || sqlx::query(SELECT_AFTER).bind(A::TYPE).bind(id).bind(after);
+        let rows = match locked {
+            Some(connection) => select().fetch_all(connection).await,
+            None => {
+                self.on_a_live_connection(|| select().fetch_all(&self.pool))
+                    .await
+            }
+        }
+        .map_err(|err| PersistenceError::ConnectionError(Box::new(err)))?;
         rows.iter().map(serialized_from_row).collect()
     }
 
@@ -487,7 +574,9 @@ where
         &self,
         aggregate_id: &str,
     ) -> Result<LoadedAggregate<A>, AggregateError<A::Error>> {
-        let belief = self.catch_up(aggregate_id, self.held(aggregate_id)).await?;
+        let belief = self
+            .catch_up(aggregate_id, self.held(aggregate_id), None)
+            .await?;
         Ok(LoadedAggregate {
             aggregate_id: aggregate_id.to_owned(),
             aggregate: belief.aggregate,
@@ -505,7 +594,13 @@ where
             return Ok(vec![]);
         }
         let envelopes = self
-            .append(&context.aggregate_id, context.sequence, events, &metadata)
+            .append(
+                &context.aggregate_id,
+                context.sequence,
+                events,
+                &metadata,
+                None,
+            )
             .await?;
         // The context's aggregate already has the events applied (EventSink::write).
         self.remember(

@@ -161,7 +161,13 @@ async fn it_should_keep_cached_and_replayed_state_equal_after_concurrent_appends
     node_b.load(&id.to_string()).await.unwrap();
 
     let mut writers = Vec::new();
-    for (node, offset) in [(node_a.clone(), 0u32), (node_b.clone(), 1u32)] {
+    // Two writers on each node: contended enough to need the locked path.
+    for (node, offset) in [
+        (node_a.clone(), 0u32),
+        (node_b.clone(), 1u32),
+        (node_a.clone(), 2u32),
+        (node_b.clone(), 3u32),
+    ] {
         writers.push(tokio::spawn(async move {
             for round in 0..40u32 {
                 let command = match (round + offset) % 3 {
