@@ -19,7 +19,7 @@ use url::Url;
 
 use crate::call_flow::CallFlow;
 use crate::routes;
-use crate::twilio::PublicUrls;
+use crate::twilio::{PublicUrls, WebhookSigners};
 use crate::workers::{Roles, Workers};
 
 /// What request handlers share.
@@ -60,7 +60,10 @@ impl Application {
             None => Url::parse(&url).with_context(|| format!("{url} is not a URL"))?,
         };
         let urls = web::Data::new(PublicUrls::new(public_base));
-        let signer = web::Data::new(Signer::new(settings.twilio.auth_token.clone()));
+        let signer = web::Data::new(WebhookSigners {
+            auth_token: Signer::new(settings.twilio.auth_token.clone()),
+            shared_key: settings.twilio.webhooks_shared_key.clone().map(Signer::new),
+        });
         let flow = web::Data::new(CallFlow::new(stores, settings.webhook_store_timeout));
         let server = HttpServer::new(move || {
             App::new()

@@ -64,6 +64,10 @@ pub struct TwilioSettings {
     pub account_sid: String,
     /// Auth token: Twilio signs its webhooks with it; it authenticates our REST calls.
     pub auth_token: SecretString,
+    /// The secret of a Webhooks SharedKey: when a Webhook Rule matches our URL, Twilio signs
+    /// with it (and the algorithm its `X-Twilio-Webhooks-Signature-Settings` header names)
+    /// instead of the auth token.
+    pub webhooks_shared_key: Option<SecretString>,
     /// REST API base URL (tests point it at a fake).
     pub api_base: Url,
 }
@@ -257,6 +261,9 @@ impl Settings {
                     .push("TWILIO_ACCOUNT_SID must be AC followed by 32 hex digits".to_owned());
             }
         }
+        let webhooks_shared_key = reader
+            .optional("TWILIO_WEBHOOKS_SHARED_KEY")
+            .map(SecretString::from);
         let auth_token = reader
             .required(
                 "TWILIO_AUTH_TOKEN",
@@ -359,6 +366,7 @@ impl Settings {
             twilio: TwilioSettings {
                 account_sid,
                 auth_token,
+                webhooks_shared_key,
                 api_base: twilio_api_base,
             },
             openai: OpenAiSettings {

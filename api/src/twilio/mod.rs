@@ -5,4 +5,4 @@ mod params;
 mod signed;
 
 pub use params::WebhookParams;
-pub use signed::{PublicUrls, SignedWebhook, WebhookError};
+pub use signed::{PublicUrls, SignedWebhook, WebhookError, WebhookSigners};

@@ -90,6 +90,15 @@ impl ResponseError for WebhookError {
     }
 }
 
+/// The secrets Twilio signs webhooks with: the auth token by default, a Webhooks SharedKey when
+/// a Webhook Rule applies (the request then says so in `X-Twilio-Webhooks-Signature-Settings`).
+pub struct WebhookSigners {
+    /// Signs with the account's auth token.
+    pub auth_token: Signer,
+    /// Signs with the SharedKey secret, when one is configured.
+    pub shared_key: Option<Signer>,
+}
+
 /// A webhook from Twilio whose signature checked out.
 pub struct SignedWebhook {
     /// Its form parameters.
@@ -107,8 +116,8 @@ impl FromRequest for SignedWebhook {
         let body = web::Bytes::from_request(&request, payload);
         Box::pin(async move {
             let urls = request.app_data::<web::Data<PublicUrls>>().cloned();
-            let signer = request.app_data::<web::Data<Signer>>().cloned();
-            let (Some(urls), Some(signer)) = (urls, signer) else {
+            let signers = request.app_data::<web::Data<WebhookSigners>>().cloned();
+            let (Some(urls), Some(signers)) = (urls, signers) else {
                 tracing::error!("webhook extractor used without PublicUrls and Signer");
                 return Err(WebhookError::Forbidden(SignatureError::Missing));
             };
@@ -127,11 +136,24 @@ impl FromRequest for SignedWebhook {
                 serde_urlencoded::from_bytes(&body)
                     .map_err(|err| WebhookError::BadForm(err.to_string()))?
             };
+            let settings_header = header("X-Twilio-Webhooks-Signature-Settings");
+            // Header absent: the auth token (and HMAC-SHA1). Present: the SharedKey.
+            let signer = match (settings_header, &signers.shared_key) {
+                (None, _) => &signers.auth_token,
+                (Some(_), Some(shared_key)) => shared_key,
+                (Some(_), None) => {
+                    tracing::error!(
+                        "Twilio signed a webhook with a Webhooks SharedKey, but \
+                         TWILIO_WEBHOOKS_SHARED_KEY is not set: the request cannot be checked"
+                    );
+                    return Err(WebhookError::Forbidden(SignatureError::Missing));
+                }
+            };
             let checked = signer.validate(&SignedRequest {
                 url: &url,
                 body: Body::Form(&params),
                 signature: header("X-Twilio-Signature"),
-                settings_header: header("X-Twilio-Webhooks-Signature-Settings"),
+                settings_header,
             });
             if let Err(err) = checked {
                 tracing::warn!(%url, error = %err, "refused a webhook: bad or missing Twilio signature");

@@ -744,3 +744,92 @@ async fn it_should_apologise_rather_than_fail_when_the_database_is_gone_and_noth
 
     assert!(body.contains("technical trouble"), "{body}");
 }
+
+/// Posts `params` signed by `secret` with HMAC-SHA256 and the settings header Twilio sends when
+/// a Webhook Rule signs with a SharedKey.
+async fn post_with_shared_key(
+    app: &TestApp,
+    path: &str,
+    params: &[(&str, &str)],
+    secret: &str,
+) -> reqwest::Response {
+    use infrastructure::twilio::signature::{Algorithm, Body, Signer};
+    let owned: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let url = format!("{}{path}", app.address);
+    let signature = Signer::new(secret.to_owned().into()).sign(
+        Algorithm::HmacSha256,
+        &url,
+        &Body::Form(&owned),
+    );
+    app.client
+        .post(&url)
+        .header("X-Twilio-Signature", signature)
+        .header(
+            "X-Twilio-Webhooks-Signature-Settings",
+            "key=webhooks_sharedkey_test,algorithm=HMAC_SHA256",
+        )
+        .form(&owned)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn it_should_check_webhooks_signed_with_a_shared_key_against_that_key() {
+    let app = TestApp::spawn_with(&[("TWILIO_WEBHOOKS_SHARED_KEY", "shared-key-secret")]).await;
+    let seeded = seed(&app.stores(), SeedBusiness::default()).await;
+    let sid = new_call_sid();
+
+    let with_the_key = post_with_shared_key(
+        &app,
+        "/twilio/voice/incoming",
+        &incoming(&sid, &seeded),
+        "shared-key-secret",
+    )
+    .await;
+    let with_the_token = post_with_shared_key(
+        &app,
+        "/twilio/voice/incoming",
+        &incoming(&new_call_sid(), &seeded),
+        support::TEST_AUTH_TOKEN,
+    )
+    .await;
+    let plain = app
+        .post_twilio(
+            "/twilio/voice/incoming",
+            &incoming(&new_call_sid(), &seeded),
+        )
+        .await;
+
+    assert!(twiml(with_the_key).await.contains("<Dial"));
+    assert_eq!(
+        with_the_token.status(),
+        403,
+        "with the header, only the shared key signs"
+    );
+    assert_eq!(
+        plain.status(),
+        200,
+        "without the header, the auth token still signs"
+    );
+}
+
+#[tokio::test]
+async fn it_should_refuse_a_shared_key_signature_when_no_shared_key_is_configured() {
+    let (app, seeded) = app_with_business(SeedBusiness::default()).await;
+    let sid = new_call_sid();
+
+    let response = post_with_shared_key(
+        &app,
+        "/twilio/voice/incoming",
+        &incoming(&sid, &seeded),
+        support::TEST_AUTH_TOKEN,
+    )
+    .await;
+
+    assert_eq!(response.status(), 403);
+    assert!(app.event_types_of(&sid).await.is_empty());
+}
