@@ -49,6 +49,9 @@ pub enum Command {
     /// Replay history from the event store (not from a read model).
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Accounts that only an operator may create.
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// Create the database if needed, apply pending migrations, and exit.
     ///
     /// Needs only DATABASE_URL.
@@ -59,6 +62,30 @@ pub enum Command {
     /// Play Twilio's part against a running server.
     #[command(subcommand)]
     Simulate(SimulateCommand),
+}
+
+/// `callassist admin …`
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an administrator account (no HTTP endpoint makes admins). The password is read
+    /// from the first line of standard input, never from the command line.
+    ///
+    /// Needs only DATABASE_URL (BCRYPT_COST optional, 12 by default).
+    Create {
+        /// The admin's email (normalised to lower case).
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input (required: a password on the command line
+        /// would land in the shell's history).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        /// First name.
+        #[arg(long, default_value = "Admin")]
+        first_name: String,
+        /// Last name.
+        #[arg(long, default_value = "Administrator")]
+        last_name: String,
+    },
 }
 
 /// `callassist audit …`
@@ -166,6 +193,12 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Serve { no_projectors } => serve(!no_projectors).await,
             Command::Projector => projector().await,
             Command::Projections(command) => projections_command(command).await,
+            Command::Admin(AdminCommand::Create {
+                email,
+                password_stdin: _,
+                first_name,
+                last_name,
+            }) => admin_create(email, first_name, last_name).await,
             Command::Audit(AuditCommand::Call { call_sid, json }) => {
                 crate::audit_cmd::run(&call_sid, json).await
             }
@@ -387,4 +420,24 @@ async fn projections_command(command: ProjectionsCommand) -> anyhow::Result<()> 
             Ok(())
         }
     }
+}
+
+async fn admin_create(email: String, first_name: String, last_name: String) -> anyhow::Result<()> {
+    let cost = config::bcrypt_cost_from_env()?;
+    let mut password = String::new();
+    std::io::stdin().read_line(&mut password)?;
+    let password = password.trim_end_matches(['\r', '\n']).to_owned();
+    let pool = database().await?;
+    let new = infrastructure::accounts::NewUser {
+        email,
+        password,
+        first_name,
+        last_name,
+        role: infrastructure::accounts::Role::Admin,
+    };
+    let created = infrastructure::accounts::create_user(&pool, new, "cli", cost).await;
+    pool.close().await;
+    let user_id = created?;
+    println!("admin account created: {user_id}");
+    Ok(())
 }

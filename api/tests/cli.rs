@@ -453,3 +453,95 @@ fn it_should_refuse_to_simulate_without_the_auth_token() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("TWILIO_AUTH_TOKEN is missing"));
 }
+
+/// Runs `callassist admin create` with `password` on standard input.
+fn admin_create(
+    env: &[(&'static str, String)],
+    email: &str,
+    password: &str,
+) -> std::process::Output {
+    use std::io::Write;
+    let mut child = callassist(
+        &["admin", "create", "--email", email, "--password-stdin"],
+        &as_refs(env),
+    )
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n").as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn it_should_create_the_first_admin_from_the_command_line_only_once_and_only_with_a_good_password()
+{
+    let url = fresh_database_url();
+    let mut env = server_env(&url);
+    env.push(("BCRYPT_COST", "4".to_owned()));
+
+    let created = admin_create(&env, "  Ops@Example.COM ", "correct horse battery staple");
+    let again = admin_create(&env, "ops@example.com", "another good password");
+    let weak = admin_create(&env, "weak@example.com", "short");
+    let no_stdin_flag = callassist(
+        &["admin", "create", "--email", "x@example.com"],
+        &as_refs(&env),
+    )
+    .output()
+    .unwrap();
+
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    assert!(String::from_utf8_lossy(&created.stdout).contains("admin account created"));
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    assert!(!weak.status.success());
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("at least 10 characters"));
+    assert!(
+        !no_stdin_flag.status.success(),
+        "the password never comes from the command line"
+    );
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let pool = infrastructure::db::connect(&url).await.unwrap();
+        let (email, role, hash): (String, String, String) =
+            sqlx::query_as("SELECT email, role, password_hash FROM users")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert_eq!(email, "ops@example.com", "normalised");
+        assert_eq!(role, "admin");
+        assert!(hash.starts_with("$2"), "a bcrypt hash, not the password");
+        let verified = infrastructure::accounts::verify_password(
+            &pool,
+            "OPS@example.com",
+            "correct horse battery staple",
+        )
+        .await
+        .unwrap();
+        assert!(verified.is_some());
+        let wrong =
+            infrastructure::accounts::verify_password(&pool, "ops@example.com", "wrong password!!")
+                .await
+                .unwrap();
+        assert!(wrong.is_none());
+        let changes: Vec<(String, String)> =
+            sqlx::query_as("SELECT change, actor FROM user_changes")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        assert_eq!(
+            changes,
+            vec![("created".to_owned(), "cli".to_owned())],
+            "every change to a user is logged"
+        );
+    });
+}

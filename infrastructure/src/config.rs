@@ -405,6 +405,28 @@ pub fn log_format_from_env() -> LogFormat {
     }
 }
 
+/// The bcrypt cost from `BCRYPT_COST` (4 to 31, 12 when unset).
+pub fn bcrypt_cost_from_env() -> Result<u32, SettingsError> {
+    bcrypt_cost_from_lookup(|name| std::env::var(name).ok())
+}
+
+/// The bcrypt cost from `BCRYPT_COST` through `lookup`.
+pub fn bcrypt_cost_from_lookup(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<u32, SettingsError> {
+    match lookup("BCRYPT_COST").filter(|raw| !raw.trim().is_empty()) {
+        None => Ok(crate::accounts::DEFAULT_BCRYPT_COST),
+        Some(raw) => match raw.trim().parse::<u32>() {
+            Ok(cost) if (4..=31).contains(&cost) => Ok(cost),
+            _ => Err(SettingsError {
+                problems: vec![format!(
+                    "BCRYPT_COST must be a whole number from 4 to 31, not '{raw}'"
+                )],
+            }),
+        },
+    }
+}
+
 /// Exposes the database URL for connecting (kept out of `Debug` output).
 pub fn database_url(settings: &DatabaseSettings) -> &str {
     settings.url.expose_secret()

@@ -12,6 +12,7 @@
 //!   after each event (`callassist audit call`, the call history of the REST API).
 #![warn(missing_docs)]
 
+pub mod accounts;
 pub mod audit;
 pub mod config;
 pub mod db;

@@ -135,3 +135,16 @@ fn it_should_take_an_explicit_public_base_url() {
         "https://calls.example.com/"
     );
 }
+
+#[test]
+fn it_should_read_the_bcrypt_cost_with_a_safe_default() {
+    assert_eq!(bcrypt_cost_from_lookup(env(&[])).unwrap(), 12);
+    assert_eq!(
+        bcrypt_cost_from_lookup(env(&[("BCRYPT_COST", "10")])).unwrap(),
+        10
+    );
+    for bad in ["3", "32", "twelve"] {
+        let err = bcrypt_cost_from_lookup(env(&[("BCRYPT_COST", bad)])).unwrap_err();
+        assert!(err.to_string().contains("BCRYPT_COST"), "{bad}");
+    }
+}
