@@ -26,14 +26,12 @@ use chrono::{DateTime, Utc};
 use domain::call::{CallEvent, FinalStatus, MissReason, RejectReason, Urgency};
 use domain::values::CallerId;
 use infrastructure::event_store::RecordedEvent;
-use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 use super::tables::{load, upsert, Timeline, Transcript};
-use super::{CallRoute, CallStatus, HandledBy};
+use super::{CallRoute, CallRow, CallStatus, HandledBy};
 use crate::decode;
 use crate::runtime::{Projection, ProjectionError};
 
@@ -105,33 +103,27 @@ impl Projection for CallsProjection {
     }
 }
 
-/// A row of `calls`, as loaded and folded.
+/// A row of `calls`, as loaded and folded: the row the queries show, plus what only the
+/// projection needs. Field access goes through to the row.
 pub(super) struct CallState {
-    pub(super) call_sid: String,
-    pub(super) business_id: Option<Uuid>,
-    pub(super) phone_number: String,
-    pub(super) caller: Option<String>,
-    pub(super) route: Option<CallRoute>,
-    pub(super) handled_by: Option<HandledBy>,
-    pub(super) status: CallStatus,
-    pub(super) reject_reason: Option<String>,
-    pub(super) owner_outcome: Option<String>,
-    pub(super) started_at: DateTime<Utc>,
-    pub(super) ended_at: Option<DateTime<Utc>>,
-    pub(super) duration_secs: Option<i32>,
-    pub(super) summary: Option<String>,
+    pub(super) row: CallRow,
     pub(super) message: Option<Value>,
-    pub(super) messages_taken: i32,
-    pub(super) voicemail_url: Option<String>,
-    pub(super) voicemail_duration_secs: Option<i32>,
-    pub(super) recording_sid: Option<String>,
-    pub(super) recording_url: Option<String>,
-    pub(super) recording_duration_secs: Option<i32>,
-    pub(super) cost_amount: Option<Decimal>,
-    pub(super) cost_currency: Option<String>,
     pub(super) last_sequence: i64,
     /// Whether this batch changed it (only those are written).
     pub(super) changed: bool,
+}
+
+impl std::ops::Deref for CallState {
+    type Target = CallRow;
+    fn deref(&self) -> &CallRow {
+        &self.row
+    }
+}
+
+impl std::ops::DerefMut for CallState {
+    fn deref_mut(&mut self) -> &mut CallRow {
+        &mut self.row
+    }
 }
 
 /// The last message taken, as stored in `calls.message`.
@@ -169,28 +161,30 @@ impl CallState {
             ));
         };
         Ok(Self {
-            call_sid: event.aggregate_id.clone(),
-            business_id: business_id.map(|id| id.0),
-            phone_number: to,
-            caller: Some(caller_text(from)),
-            route: None,
-            handled_by: None,
-            status: CallStatus::Ringing,
-            reject_reason: None,
-            owner_outcome: None,
-            started_at,
-            ended_at: None,
-            duration_secs: None,
-            summary: None,
+            row: CallRow {
+                call_sid: event.aggregate_id.clone(),
+                business_id: business_id.map(|id| id.0),
+                phone_number: to,
+                caller: Some(caller_text(from)),
+                route: None,
+                handled_by: None,
+                status: CallStatus::Ringing,
+                reject_reason: None,
+                owner_outcome: None,
+                started_at,
+                ended_at: None,
+                duration_secs: None,
+                summary: None,
+                messages_taken: 0,
+                voicemail_url: None,
+                voicemail_duration_secs: None,
+                recording_sid: None,
+                recording_url: None,
+                recording_duration_secs: None,
+                cost_amount: None,
+                cost_currency: None,
+            },
             message: None,
-            messages_taken: 0,
-            voicemail_url: None,
-            voicemail_duration_secs: None,
-            recording_sid: None,
-            recording_url: None,
-            recording_duration_secs: None,
-            cost_amount: None,
-            cost_currency: None,
             last_sequence: 0,
             changed: true,
         })

@@ -181,7 +181,7 @@ fn bad_value(column: &str, value: &str) -> sqlx::Error {
     sqlx::Error::Decode(format!("calls.{column} holds an unknown value {value:?}").into())
 }
 
-fn call_from_row(row: &PgRow) -> Result<CallRow, sqlx::Error> {
+pub(super) fn call_from_row(row: &PgRow) -> Result<CallRow, sqlx::Error> {
     let route: Option<String> = row.try_get("route")?;
     let handled_by: Option<String> = row.try_get("handled_by")?;
     let status: String = row.try_get("status")?;

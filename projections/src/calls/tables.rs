@@ -12,6 +12,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
 use super::projection::CallState;
+use super::queries::call_from_row;
 use super::{CallRoute, CallStatus, HandledBy};
 use crate::decode;
 use crate::runtime::ProjectionError;
@@ -28,44 +29,10 @@ const COLUMNS: &str = "call_sid, business_id, phone_number, caller, route, handl
      voicemail_duration_secs, recording_sid, recording_url, recording_duration_secs, cost_amount, cost_currency, \
      last_sequence";
 
-fn bad_value(column: &str, value: &str) -> sqlx::Error {
-    sqlx::Error::Decode(format!("calls.{column} holds an unknown value {value:?}").into())
-}
-
 fn from_row(row: &PgRow) -> Result<CallState, sqlx::Error> {
-    let route: Option<String> = row.try_get("route")?;
-    let handled_by: Option<String> = row.try_get("handled_by")?;
-    let status: String = row.try_get("status")?;
-    let cost_amount: Option<String> = row.try_get("cost_amount")?;
     Ok(CallState {
-        call_sid: row.try_get("call_sid")?,
-        business_id: row.try_get("business_id")?,
-        phone_number: row.try_get("phone_number")?,
-        caller: row.try_get("caller")?,
-        route: route
-            .map(|raw| CallRoute::parse(&raw).ok_or_else(|| bad_value("route", &raw)))
-            .transpose()?,
-        handled_by: handled_by
-            .map(|raw| HandledBy::parse(&raw).ok_or_else(|| bad_value("handled_by", &raw)))
-            .transpose()?,
-        status: CallStatus::parse(&status).ok_or_else(|| bad_value("status", &status))?,
-        reject_reason: row.try_get("reject_reason")?,
-        owner_outcome: row.try_get("owner_outcome")?,
-        started_at: row.try_get("started_at")?,
-        ended_at: row.try_get("ended_at")?,
-        duration_secs: row.try_get("duration_secs")?,
-        summary: row.try_get("summary")?,
+        row: call_from_row(row)?,
         message: row.try_get("message")?,
-        messages_taken: row.try_get("messages_taken")?,
-        voicemail_url: row.try_get("voicemail_url")?,
-        voicemail_duration_secs: row.try_get("voicemail_duration_secs")?,
-        recording_sid: row.try_get("recording_sid")?,
-        recording_url: row.try_get("recording_url")?,
-        recording_duration_secs: row.try_get("recording_duration_secs")?,
-        cost_amount: cost_amount
-            .map(|raw| raw.parse().map_err(|_| bad_value("cost_amount", &raw)))
-            .transpose()?,
-        cost_currency: row.try_get("cost_currency")?,
         last_sequence: row.try_get("last_sequence")?,
         changed: false,
     })
