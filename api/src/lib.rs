@@ -2,6 +2,7 @@
 //! bridge as they arrive) and the CLI subcommands that run it.
 #![warn(missing_docs)]
 
+pub mod api_error;
 pub mod audit_cmd;
 pub mod call_flow;
 pub mod cli;

@@ -12,6 +12,7 @@ use infrastructure::config::{self, Settings};
 use infrastructure::db;
 use infrastructure::event_store::wakeup::AppendSignal;
 use infrastructure::event_store::Stores;
+use infrastructure::tokens::Tokens;
 use infrastructure::twilio::signature::Signer;
 use sqlx::PgPool;
 use tracing_actix_web::{RequestId, TracingLogger};
@@ -28,6 +29,8 @@ pub struct AppState {
     pub pool: PgPool,
     /// The write side.
     pub stores: Arc<Stores>,
+    /// bcrypt cost of new password hashes.
+    pub bcrypt_cost: u32,
 }
 
 /// A built, bound, not yet running application.
@@ -50,7 +53,9 @@ impl Application {
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             stores: stores.clone(),
+            bcrypt_cost: settings.bcrypt_cost,
         });
+        let tokens = web::Data::new(Tokens::new(settings.jwt_secret.clone()));
         let listener = TcpListener::bind(settings.bind)
             .with_context(|| format!("cannot listen on BIND={}", settings.bind))?;
         let port = listener.local_addr()?.port();
@@ -87,6 +92,8 @@ impl Application {
                 .app_data(urls.clone())
                 .app_data(signer.clone())
                 .app_data(flow.clone())
+                .app_data(tokens.clone())
+                .app_data(crate::api_error::json_config())
                 .configure(routes::configure)
         })
         .listen(listener)?

@@ -214,6 +214,42 @@ pub async fn verify_password(
     Ok(matches.then_some(user_id))
 }
 
+/// A user as `/me` shows them (never the hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Profile {
+    /// Id.
+    pub user_id: Uuid,
+    /// Email.
+    pub email: String,
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: String,
+    /// `admin` or `business_owner`.
+    pub role: String,
+}
+
+/// The profile of an active user.
+pub async fn profile(pool: &PgPool, user_id: Uuid) -> Result<Option<Profile>, AccountError> {
+    Ok(sqlx::query_as("SELECT user_id, email, first_name, last_name, role FROM users WHERE user_id = $1 AND active")
+        .bind(user_id)
+        .fetch_optional(pool)
+        .await?)
+}
+
+/// The role of a user.
+pub async fn role_of(pool: &PgPool, user_id: Uuid) -> Result<Role, AccountError> {
+    let role: String = sqlx::query_scalar("SELECT role FROM users WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_one(pool)
+        .await?;
+    Ok(if role == "admin" {
+        Role::Admin
+    } else {
+        Role::BusinessOwner
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

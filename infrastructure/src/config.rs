@@ -108,6 +108,8 @@ pub struct Settings {
     pub encryption_key: EncryptionKey,
     /// Log format.
     pub log_format: LogFormat,
+    /// bcrypt cost of password hashes.
+    pub bcrypt_cost: u32,
 }
 
 /// Reads variables through a lookup function, collecting problems.
@@ -324,6 +326,13 @@ impl Settings {
             }
         };
 
+        let bcrypt_cost = match bcrypt_cost_from_lookup(|name| reader.optional(name)) {
+            Ok(cost) => cost,
+            Err(err) => {
+                reader.problems.extend(err.problems);
+                crate::accounts::DEFAULT_BCRYPT_COST
+            }
+        };
         let (
             Some(database),
             Ok(bind),
@@ -376,6 +385,7 @@ impl Settings {
             jwt_secret: SecretString::from(jwt_secret),
             encryption_key,
             log_format,
+            bcrypt_cost,
         })
     }
 }

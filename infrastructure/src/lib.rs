@@ -19,4 +19,5 @@ pub mod db;
 pub mod event_store;
 pub mod relay;
 pub mod telemetry;
+pub mod tokens;
 pub mod twilio;

@@ -88,6 +88,8 @@ pub fn test_settings(database_url: &str, extra: &[(&str, &str)]) -> Settings {
         ),
         ("TWILIO_ACCOUNT_SID", TEST_ACCOUNT_SID),
         ("TWILIO_AUTH_TOKEN", TEST_AUTH_TOKEN),
+        // Fast hashes in tests; production keeps the default (12).
+        ("BCRYPT_COST", "4"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))

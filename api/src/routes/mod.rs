@@ -1,5 +1,6 @@
 //! HTTP routes, one module per resource.
 
+pub mod auth;
 mod health;
 mod twilio;
 
@@ -9,5 +10,6 @@ use actix_web::web;
 pub fn configure(config: &mut web::ServiceConfig) {
     config
         .configure(health::configure)
+        .configure(auth::configure)
         .configure(twilio::configure);
 }

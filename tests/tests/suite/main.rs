@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod audit;
+mod auth;
 mod event_store;
 mod global_stream;
 mod health;
