@@ -28,10 +28,20 @@ pub enum Role {
 }
 
 impl Role {
-    fn as_str(self) -> &'static str {
+    /// The stored value.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Admin => "admin",
             Self::BusinessOwner => "business_owner",
+        }
+    }
+
+    /// Reads a stored value (the table allows only these two).
+    pub fn parse(stored: &str) -> Self {
+        if stored == "admin" {
+            Self::Admin
+        } else {
+            Self::BusinessOwner
         }
     }
 }
@@ -243,11 +253,7 @@ pub async fn role_of(pool: &PgPool, user_id: Uuid) -> Result<Role, AccountError>
         .bind(user_id)
         .fetch_one(pool)
         .await?;
-    Ok(if role == "admin" {
-        Role::Admin
-    } else {
-        Role::BusinessOwner
-    })
+    Ok(Role::parse(&role))
 }
 
 #[cfg(test)]

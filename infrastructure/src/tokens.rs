@@ -118,7 +118,10 @@ impl Tokens {
         user: Uuid,
         role: Role,
     ) -> Result<TokenPair, TokenError> {
-        let refresh_token = self.store_refresh(pool, user, Uuid::new_v4()).await?;
+        let mut connection = pool.acquire().await?;
+        let refresh_token = self
+            .store_refresh(&mut connection, user, Uuid::new_v4())
+            .await?;
         Ok(TokenPair {
             access_token: self.access_token(user, role)?,
             expires_in: ACCESS_TTL.as_secs(),
@@ -128,7 +131,7 @@ impl Tokens {
 
     async fn store_refresh(
         &self,
-        pool: &PgPool,
+        connection: &mut sqlx::PgConnection,
         user: Uuid,
         family: Uuid,
     ) -> Result<String, TokenError> {
@@ -141,7 +144,7 @@ impl Tokens {
             .bind(family)
             .bind(user)
             .bind(Utc::now() + ttl)
-            .execute(pool)
+            .execute(&mut *connection)
             .await?;
         Ok(token)
     }
@@ -150,15 +153,15 @@ impl Tokens {
     /// family; an expired, revoked or unknown one is invalid; a deactivated user gets nothing.
     pub async fn refresh(&self, pool: &PgPool, token: &str) -> Result<TokenPair, TokenError> {
         let mut tx = pool.begin().await?;
-        let row: Option<(Uuid, Uuid, bool, bool, bool)> = sqlx::query_as(
+        let row: Option<(Uuid, Uuid, bool, bool, bool, String)> = sqlx::query_as(
             "SELECT t.family_id, t.user_id, t.used_at IS NOT NULL, t.revoked_at IS NOT NULL OR t.expires_at < now(), \
-                    u.active \
+                    u.active, u.role \
                FROM refresh_tokens t JOIN users u USING (user_id) WHERE t.token_hash = $1 FOR UPDATE OF t",
         )
         .bind(refresh_hash(token))
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((family, user, used, dead, active)) = row else {
+        let Some((family, user, used, dead, active, role)) = row else {
             return Err(TokenError::Invalid);
         };
         if used {
@@ -177,17 +180,10 @@ impl Tokens {
             .bind(refresh_hash(token))
             .execute(&mut *tx)
             .await?;
+        // The next token is stored in the same transaction: a failure keeps the old one usable.
+        let refresh_token = self.store_refresh(&mut tx, user, family).await?;
         tx.commit().await?;
-        let role: String = sqlx::query_scalar("SELECT role FROM users WHERE user_id = $1")
-            .bind(user)
-            .fetch_one(pool)
-            .await?;
-        let role = if role == "admin" {
-            Role::Admin
-        } else {
-            Role::BusinessOwner
-        };
-        let refresh_token = self.store_refresh(pool, user, family).await?;
+        let role = Role::parse(&role);
         Ok(TokenPair {
             access_token: self.access_token(user, role)?,
             expires_in: ACCESS_TTL.as_secs(),
