@@ -1,12 +1,14 @@
-//! The `callassist` application: the actix-web server (health now; webhooks, REST and the voice
-//! bridge as they arrive) and the CLI subcommands that run it.
+//! The `callassist` application: the actix-web server (Twilio webhooks, the REST API, health
+//! and metrics; the voice bridge as it arrives) and the CLI subcommands that run it.
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod api_error;
 pub mod audit_cmd;
 pub mod call_flow;
 pub mod cli;
 pub mod demo;
+pub mod openapi;
 pub mod routes;
 pub mod simulate;
 pub mod startup;

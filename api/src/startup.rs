@@ -17,8 +17,11 @@ use infrastructure::twilio::signature::Signer;
 use sqlx::PgPool;
 use tracing_actix_web::{RequestId, TracingLogger};
 use url::Url;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
 
 use crate::call_flow::CallFlow;
+use crate::openapi;
 use crate::routes;
 use crate::twilio::{PublicUrls, WebhookSigners};
 use crate::workers::{Roles, Workers};
@@ -94,7 +97,18 @@ impl Application {
                 .app_data(flow.clone())
                 .app_data(tokens.clone())
                 .app_data(crate::api_error::json_config())
-                .configure(routes::configure)
+                .app_data(crate::api_error::query_config())
+                .app_data(crate::api_error::path_config())
+                .into_utoipa_app()
+                .openapi(openapi::base())
+                .configure(routes::documented)
+                .openapi_service(|document| {
+                    SwaggerUi::new(format!("{}/{{_:.*}}", openapi::SWAGGER_PATH))
+                        .url(openapi::DOCUMENT_PATH, document)
+                })
+                .into_app()
+                .configure(routes::webhooks)
+                .default_service(web::to(crate::api_error::no_route))
         })
         .listen(listener)?
         .disable_signals()

@@ -18,7 +18,7 @@ const PASSWORD_MAX: usize = 72; // bcrypt reads at most 72 bytes
 const NAME_MAX: usize = 100;
 
 /// A user's role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Sees and manages everything.
@@ -225,7 +225,7 @@ pub async fn verify_password(
 }
 
 /// A user as `/me` shows them (never the hash).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Profile {
     /// Id.
     pub user_id: Uuid,

@@ -48,7 +48,7 @@ pub enum TokenError {
 }
 
 /// A fresh pair.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TokenPair {
     /// The JWT to send as `Authorization: Bearer …`.
     pub access_token: String,

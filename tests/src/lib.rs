@@ -210,6 +210,135 @@ impl TestApp {
     }
 }
 
+/// A signed-in user of the test server.
+#[derive(Debug, Clone)]
+pub struct User {
+    /// Their id.
+    pub id: uuid::Uuid,
+    /// Their email.
+    pub email: String,
+    /// A valid access token.
+    pub token: String,
+}
+
+/// The password every test user gets.
+pub const TEST_PASSWORD: &str = "correct horse battery staple";
+
+impl TestApp {
+    /// Creates a user with `role` directly in the database (as `callassist admin create`
+    /// does for admins) and signs them in over the API.
+    pub async fn user(&self, role: infrastructure::accounts::Role) -> User {
+        let email = format!("{}@example.com", uuid::Uuid::new_v4().simple());
+        let id = infrastructure::accounts::create_user(
+            &self.db.pool,
+            infrastructure::accounts::NewUser {
+                email: email.clone(),
+                password: TEST_PASSWORD.into(),
+                first_name: "Test".into(),
+                last_name: "User".into(),
+                role,
+            },
+            "test",
+            4,
+        )
+        .await
+        .expect("test user is created");
+        let response = self
+            .api(
+                reqwest::Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(serde_json::json!({ "email": email, "password": TEST_PASSWORD })),
+            )
+            .await;
+        assert_eq!(response.status(), 200, "test user signs in");
+        let pair: serde_json::Value = response.json().await.unwrap();
+        User {
+            id,
+            email,
+            token: pair["access_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// A signed-in admin.
+    pub async fn admin(&self) -> User {
+        self.user(infrastructure::accounts::Role::Admin).await
+    }
+
+    /// A signed-in business owner.
+    pub async fn owner(&self) -> User {
+        self.user(infrastructure::accounts::Role::BusinessOwner)
+            .await
+    }
+
+    /// A JSON API request, with a Bearer token when `token` is given.
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.address));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.expect("request reaches the server")
+    }
+
+    /// Waits (up to 60 s) until every projection has applied every event stored so far, so a
+    /// query sees what the commands before it did.
+    pub async fn projections_caught_up(&self) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        for projection in projections::registry::all() {
+            let name = projection.name();
+            loop {
+                let left: i64 = sqlx::query_scalar(
+                    "SELECT CASE WHEN c.name IS NULL THEN (SELECT count(*) FROM events) ELSE \
+                       (SELECT count(*) FROM events e \
+                        WHERE (e.transaction_id::text::bigint, e.global_position) > (c.transaction_id, c.global_position)) END \
+                     FROM (SELECT 1) AS one LEFT JOIN projection_checkpoints c ON c.name = $1",
+                )
+                .bind(name)
+                .fetch_one(&self.db.pool)
+                .await
+                .unwrap();
+                if left == 0 {
+                    break;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "projection {name} still has {left} events to apply"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+}
+
+/// Asserts a problem+json answer with `status` and `code`; returns its body.
+pub async fn expect_problem(
+    response: reqwest::Response,
+    status: u16,
+    code: &str,
+) -> serde_json::Value {
+    let actual = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    assert_eq!(actual, status, "{body}");
+    assert_eq!(content_type.as_deref(), Some("application/problem+json"));
+    assert_eq!(body["code"], code, "{body}");
+    body
+}
+
 /// What a seeded business looks like.
 pub struct SeedBusiness {
     /// Its name (strangers' input: tests put XML in it).

@@ -1,65 +1,24 @@
 //! Accounts over HTTP: register (business owners), log in, refresh, log out, and who am I.
 
-use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
-use infrastructure::accounts::{self, AccountError, NewUser, Role};
-use infrastructure::tokens::{TokenError, Tokens};
+use actix_web::{get, post, web, HttpResponse};
+use infrastructure::accounts::{self, AccountError, NewUser, Profile, Role};
+use infrastructure::tokens::{TokenError, TokenPair, Tokens};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::api_error::ApiError;
+use crate::access::Authenticated;
+use crate::api_error::{ApiError, Problem};
 use crate::startup::AppState;
 
-pub(super) fn configure(config: &mut web::ServiceConfig) {
+pub(super) fn configure(config: &mut ServiceConfig) {
     config
-        .route("/api/v1/auth/register", web::post().to(register))
-        .route("/api/v1/auth/login", web::post().to(login))
-        .route("/api/v1/auth/refresh", web::post().to(refresh))
-        .route("/api/v1/auth/logout", web::post().to(logout))
-        .route("/api/v1/me", web::get().to(me));
-}
-
-/// The user behind a valid `Authorization: Bearer <access token>`.
-pub struct Authenticated {
-    /// The user.
-    pub user_id: Uuid,
-    /// Their role.
-    pub role: Role,
-}
-
-impl FromRequest for Authenticated {
-    type Error = ApiError;
-    type Future = std::future::Ready<Result<Self, ApiError>>;
-
-    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let token = request
-            .headers()
-            .get("Authorization")
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "));
-        let tokens = request.app_data::<web::Data<Tokens>>();
-        std::future::ready(match (token, tokens) {
-            (Some(token), Some(tokens)) => tokens
-                .verify_access(token.trim())
-                .map(|claims| Self {
-                    user_id: claims.sub,
-                    role: claims.role,
-                })
-                .map_err(|_| {
-                    ApiError::unauthorized(
-                        "invalid_token",
-                        "the access token is invalid or expired",
-                    )
-                }),
-            (None, _) => Err(ApiError::unauthorized(
-                "missing_token",
-                "sign in: send Authorization: Bearer <access token>",
-            )),
-            (Some(_), None) => Err(ApiError::Unexpected(anyhow::anyhow!(
-                "no token issuer configured"
-            ))),
-        })
-    }
+        .service(register)
+        .service(login)
+        .service(refresh)
+        .service(logout)
+        .service(me);
 }
 
 fn account_error(err: AccountError) -> ApiError {
@@ -83,20 +42,35 @@ fn token_error(err: TokenError) -> ApiError {
     }
 }
 
-#[derive(Deserialize)]
+/// A business owner signing up.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Registration {
+    /// Their email (case and surrounding spaces do not matter).
+    #[schema(example = "ann@example.com")]
     email: String,
+    /// At least 10 characters.
     password: String,
+    /// First name.
     first_name: String,
+    /// Last name.
     last_name: String,
 }
 
-#[derive(Serialize)]
+/// The account just created.
+#[derive(Serialize, ToSchema)]
 struct Registered {
+    /// The new user's id.
     user_id: Uuid,
 }
 
+/// Creates a business owner's account.
+#[utoipa::path(tag = "auth", request_body = Registration, responses(
+    (status = 201, description = "Account created", body = Registered),
+    (status = 400, description = "Invalid email, weak password or malformed body", body = Problem, content_type = "application/problem+json"),
+    (status = 409, description = "The email is taken", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/api/v1/auth/register")]
 async fn register(
     state: web::Data<AppState>,
     body: web::Json<Registration>,
@@ -115,13 +89,24 @@ async fn register(
     Ok(HttpResponse::Created().json(Registered { user_id }))
 }
 
-#[derive(Deserialize)]
+/// Email and password.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Credentials {
+    /// The account's email.
     email: String,
+    /// Its password.
     password: String,
 }
 
+/// Signs in: a short-lived access token (JWT) and a refresh token.
+#[utoipa::path(tag = "auth", request_body = Credentials, responses(
+    (status = 200, description = "Signed in", body = TokenPair),
+    (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Wrong email or password", body = Problem, content_type = "application/problem+json"),
+    (status = 429, description = "Too many failed attempts; see Retry-After", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/api/v1/auth/login")]
 async fn login(
     state: web::Data<AppState>,
     tokens: web::Data<Tokens>,
@@ -146,12 +131,22 @@ async fn login(
     Ok(HttpResponse::Ok().json(pair))
 }
 
-#[derive(Deserialize)]
+/// A refresh token.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RefreshRequest {
+    /// The refresh token of the last pair.
     refresh_token: String,
 }
 
+/// Trades a refresh token for a new pair; the old one stops working. Presenting a used one
+/// again ends every session of that sign-in.
+#[utoipa::path(tag = "auth", request_body = RefreshRequest, responses(
+    (status = 200, description = "A new pair", body = TokenPair),
+    (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Unknown, expired or reused refresh token", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/api/v1/auth/refresh")]
 async fn refresh(
     state: web::Data<AppState>,
     tokens: web::Data<Tokens>,
@@ -164,6 +159,13 @@ async fn refresh(
     Ok(HttpResponse::Ok().json(pair))
 }
 
+/// Ends the session of a refresh token.
+#[utoipa::path(tag = "auth", request_body = RefreshRequest, responses(
+    (status = 204, description = "Signed out"),
+    (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Unknown refresh token", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/api/v1/auth/logout")]
 async fn logout(
     state: web::Data<AppState>,
     tokens: web::Data<Tokens>,
@@ -176,6 +178,12 @@ async fn logout(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// The signed-in user.
+#[utoipa::path(tag = "auth", security(("bearer" = [])), responses(
+    (status = 200, description = "Who the token belongs to", body = Profile),
+    (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/api/v1/me")]
 async fn me(state: web::Data<AppState>, who: Authenticated) -> Result<HttpResponse, ApiError> {
     let user = accounts::profile(&state.pool, who.user_id)
         .await

@@ -5,24 +5,32 @@
 
 use std::time::Duration;
 
-use actix_web::{web, HttpResponse};
+use actix_web::{get, web, HttpResponse};
 use infrastructure::db;
 use serde_json::json;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::startup::AppState;
 
 const DATABASE_TIMEOUT: Duration = Duration::from_secs(1);
 
-pub(super) fn configure(config: &mut web::ServiceConfig) {
-    config
-        .route("/health/live", web::get().to(live))
-        .route("/health/ready", web::get().to(ready));
+pub(super) fn configure(config: &mut ServiceConfig) {
+    config.service(live).service(ready);
 }
 
+/// The process answers.
+#[utoipa::path(tag = "health", responses((status = 200, description = "Alive")))]
+#[get("/health/live")]
 async fn live() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "live" }))
 }
 
+/// The node can do its work: each dependency's state; 503 when one it needs is down.
+#[utoipa::path(tag = "health", responses(
+    (status = 200, description = "Ready"),
+    (status = 503, description = "A dependency is down"),
+))]
+#[get("/health/ready")]
 async fn ready(state: web::Data<AppState>) -> HttpResponse {
     if db::is_ready(&state.pool, DATABASE_TIMEOUT).await {
         HttpResponse::Ok().json(json!({ "status": "ready", "checks": { "database": "up" } }))

@@ -1,15 +1,32 @@
 //! HTTP routes, one module per resource.
+//!
+//! Everything a client of ours calls is registered through [`documented`], whose handlers carry
+//! `#[utoipa::path]`: the OpenAPI document is generated from that same registration, so a route
+//! cannot exist without being documented. Twilio's webhooks are not part of that API.
 
+pub mod admin;
 pub mod auth;
+pub mod businesses;
+pub mod calls;
 mod health;
+pub mod numbers;
 mod twilio;
 
 use actix_web::web;
+use utoipa_actix_web::service_config::ServiceConfig;
 
-/// Registers every route.
-pub fn configure(config: &mut web::ServiceConfig) {
+/// Registers the documented routes: REST API and health.
+pub fn documented(config: &mut ServiceConfig) {
     config
         .configure(health::configure)
         .configure(auth::configure)
-        .configure(twilio::configure);
+        .configure(businesses::configure)
+        .configure(numbers::configure)
+        .configure(calls::configure)
+        .configure(admin::configure);
+}
+
+/// Registers Twilio's webhooks.
+pub fn webhooks(config: &mut web::ServiceConfig) {
+    config.configure(twilio::configure);
 }
