@@ -13,6 +13,7 @@ use infrastructure::db;
 use infrastructure::event_store::wakeup::AppendSignal;
 use infrastructure::event_store::Stores;
 use infrastructure::tokens::Tokens;
+use infrastructure::twilio::rest::{self, TwilioClient};
 use infrastructure::twilio::signature::Signer;
 use sqlx::PgPool;
 use tracing_actix_web::{RequestId, TracingLogger};
@@ -73,6 +74,15 @@ impl Application {
             shared_key: settings.twilio.webhooks_shared_key.clone().map(Signer::new),
         });
         let flow = web::Data::new(CallFlow::new(stores, settings.webhook_store_timeout));
+        let twilio = web::Data::new(
+            TwilioClient::new(
+                &settings.twilio.api_base,
+                &settings.twilio.account_sid,
+                settings.twilio.auth_token.clone(),
+                rest::DEFAULT_TIMEOUT,
+            )
+            .context("cannot build the Twilio REST client")?,
+        );
         let server = HttpServer::new(move || {
             App::new()
                 .wrap_fn(|request, service| {
@@ -96,6 +106,7 @@ impl Application {
                 .app_data(signer.clone())
                 .app_data(flow.clone())
                 .app_data(tokens.clone())
+                .app_data(twilio.clone())
                 .app_data(crate::api_error::json_config())
                 .app_data(crate::api_error::query_config())
                 .app_data(crate::api_error::path_config())

@@ -10,6 +10,8 @@ pub mod businesses;
 pub mod calls;
 mod health;
 pub mod numbers;
+pub mod recordings;
+pub mod stats;
 mod twilio;
 
 use actix_web::web;
@@ -23,6 +25,8 @@ pub fn documented(config: &mut ServiceConfig) {
         .configure(businesses::configure)
         .configure(numbers::configure)
         .configure(calls::configure)
+        .configure(recordings::configure)
+        .configure(stats::configure)
         .configure(admin::configure);
 }
 

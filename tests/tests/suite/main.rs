@@ -2,11 +2,16 @@
 // Test code: a panic is a failed assertion with its reason.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod api_businesses;
+mod api_calls;
+mod api_numbers;
 mod audit;
 mod auth;
 mod event_store;
 mod global_stream;
 mod health;
+mod observability;
+mod openapi;
 mod read_models;
 mod relay;
 mod wakeup;

@@ -1,0 +1,1 @@
+//! TODO(issue 6): api_businesses tests.
