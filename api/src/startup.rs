@@ -60,6 +60,13 @@ impl Application {
             bcrypt_cost: settings.bcrypt_cost,
         });
         let tokens = web::Data::new(Tokens::new(settings.jwt_secret.clone()));
+        let vault = web::Data::new(infrastructure::vault::Vault::new(
+            secrecy::ExposeSecret::expose_secret(&settings.encryption_key),
+            settings
+                .retired_encryption_keys
+                .iter()
+                .map(secrecy::ExposeSecret::expose_secret),
+        ));
         let listener = TcpListener::bind(settings.bind)
             .with_context(|| format!("cannot listen on BIND={}", settings.bind))?;
         let port = listener.local_addr()?.port();
@@ -73,7 +80,19 @@ impl Application {
             auth_token: Signer::new(settings.twilio.auth_token.clone()),
             shared_key: settings.twilio.webhooks_shared_key.clone().map(Signer::new),
         });
-        let flow = web::Data::new(CallFlow::new(stores, settings.webhook_store_timeout));
+        let metrics =
+            web::Data::new(crate::metrics::Metrics::new().context("cannot register the metrics")?);
+        let login_limiter = web::Data::new(crate::login_limit::LoginLimiter::new(
+            settings.login_limits,
+            settings.trust_forwarded_for,
+        ));
+        let broker_probe =
+            web::Data::new(routes::health::BrokerProbe::new(settings.amqp_url.clone()));
+        let cors_origins = settings.cors_allowed_origins.clone();
+        let flow = web::Data::new(
+            CallFlow::new(stores, settings.webhook_store_timeout)
+                .with_metrics(metrics.calls_routed()),
+        );
         let twilio = web::Data::new(
             TwilioClient::new(
                 &settings.twilio.api_base,
@@ -85,6 +104,7 @@ impl Application {
         );
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(crate::cors::middleware(&cors_origins))
                 .wrap_fn(|request, service| {
                     let request_id = request.extensions().get::<RequestId>().copied();
                     let response = actix_web::dev::Service::call(service, request);
@@ -100,12 +120,17 @@ impl Application {
                         Ok(response)
                     }
                 })
+                .wrap_fn(crate::metrics::track)
                 .wrap(TracingLogger::default())
+                .app_data(metrics.clone())
+                .app_data(login_limiter.clone())
+                .app_data(broker_probe.clone())
                 .app_data(state.clone())
                 .app_data(urls.clone())
                 .app_data(signer.clone())
                 .app_data(flow.clone())
                 .app_data(tokens.clone())
+                .app_data(vault.clone())
                 .app_data(twilio.clone())
                 .app_data(crate::api_error::json_config())
                 .app_data(crate::api_error::query_config())

@@ -199,12 +199,36 @@ pub async fn create_user(
 }
 
 /// Whether `password` is the account's password (constant-time inside bcrypt); `None` when no
-/// active account has this email.
+/// active account has this email. An unknown email costs a bcrypt verification at
+/// [`DEFAULT_BCRYPT_COST`] all the same; see [`verify_login`].
 pub async fn verify_password(
     pool: &PgPool,
     email: &str,
     password: &str,
 ) -> Result<Option<Uuid>, AccountError> {
+    verify_login(pool, email, password, DEFAULT_BCRYPT_COST).await
+}
+
+/// Salt and digest of a bcrypt hash no password is known to match; [`verify_login`] checks
+/// unknown emails against it so they take as long as known ones.
+const DUMMY_SALT_AND_DIGEST: &str = "4stgknFFO0IDs6MZ.7fXuekEtosUiQceAQnSTUFVuUYZ/UqvpAPma";
+
+/// A bcrypt hash at `cost` that no password matches (the cost is read from the hash, so
+/// verifying against it costs what verifying a real hash of that cost does).
+fn dummy_hash(cost: u32) -> String {
+    format!("$2b${:02}${DUMMY_SALT_AND_DIGEST}", cost.clamp(4, 31))
+}
+
+/// As [`verify_password`], for the login endpoint: when no active account has this email the
+/// password is still verified, against a dummy hash of `bcrypt_cost` (the cost new hashes are
+/// made with), so the time an answer takes does not tell which emails have accounts.
+pub async fn verify_login(
+    pool: &PgPool,
+    email: &str,
+    password: &str,
+    bcrypt_cost: u32,
+) -> Result<Option<Uuid>, AccountError> {
+    // A malformed email has no account, whatever the timing says: nothing to hide.
     let Ok(email) = Email::parse(email) else {
         return Ok(None);
     };
@@ -213,15 +237,16 @@ pub async fn verify_password(
             .bind(email.as_str())
             .fetch_optional(pool)
             .await?;
-    let Some((user_id, hash)) = row else {
-        return Ok(None);
+    let (user_id, hash) = match row {
+        Some((user_id, hash)) => (Some(user_id), hash),
+        None => (None, dummy_hash(bcrypt_cost)),
     };
     let password = password.to_owned();
     let matches = tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash))
         .await
         .map_err(|_| AccountError::Hashing(bcrypt::BcryptError::CostNotAllowed(0)))?
         .map_err(AccountError::Hashing)?;
-    Ok(matches.then_some(user_id))
+    Ok(user_id.filter(|_| matches))
 }
 
 /// A user as `/me` shows them (never the hash).
@@ -291,5 +316,18 @@ mod tests {
             check_password(&"x1".repeat(40), &email).is_err(),
             "over 72 bytes"
         );
+    }
+
+    #[test]
+    fn it_should_make_a_dummy_hash_that_costs_a_real_verification_and_matches_nothing() {
+        for cost in [4, 12] {
+            let dummy = dummy_hash(cost);
+            assert!(dummy.starts_with(&format!("$2b${cost:02}$")), "{dummy}");
+            let parts: bcrypt::HashParts = dummy.parse().unwrap();
+            assert_eq!(parts.get_cost(), cost);
+        }
+        for password in ["", "correct horse battery staple", "password123"] {
+            assert!(!bcrypt::verify(password, &dummy_hash(4)).unwrap());
+        }
     }
 }

@@ -28,9 +28,10 @@ use sqlx::PgPool;
 const LINE_MAX: usize = 300;
 
 /// Every event of one aggregate, in order, with the state after each.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct History {
     /// The aggregate's type, e.g. `Call`.
+    #[schema(value_type = String, example = "Call")]
     pub aggregate_type: &'static str,
     /// Its id, e.g. the CallSid.
     pub aggregate_id: String,
@@ -39,9 +40,10 @@ pub struct History {
 }
 
 /// One stored event and the aggregate's state after it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HistoryEntry {
     /// 1, 2, 3, … within the aggregate.
+    #[schema(value_type = i64, minimum = 1)]
     pub sequence: usize,
     /// The event's persisted name, e.g. `CallEnded`.
     pub event_type: String,
@@ -49,7 +51,7 @@ pub struct HistoryEntry {
     pub event_version: String,
     /// The version it is stored with; differs from `event_version` when it was upcast.
     pub stored_version: String,
-    /// When the command that caused it was received (metadata `received_at`); `None` when
+    /// When the command that caused it was received (metadata `received_at`); `null` when
     /// missing or not RFC 3339.
     pub received_at: Option<DateTime<Utc>>,
     /// Who caused it (metadata `actor`), e.g. `twilio`.
@@ -58,7 +60,8 @@ pub struct HistoryEntry {
     pub causation: Option<String>,
     /// The flow it belongs to (metadata `correlation_id`).
     pub correlation_id: Option<String>,
-    /// The payload as stored, after upcasting, e.g. `{"CallEnded":{"status":"completed",…}}`.
+    /// The payload as stored, after upcasting, e.g. `{"CallEnded":{"status":"completed",…}}`
+    /// (a bare string for an event without fields).
     pub event: Value,
     /// The aggregate's state after this event, as the aggregate serialises itself.
     pub state_after: Value,

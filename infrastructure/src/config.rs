@@ -22,6 +22,12 @@ pub const DEFAULT_OPENAI_API_BASE: &str = "https://api.openai.com";
 pub const DEFAULT_WEBHOOK_STORE_TIMEOUT_MS: u64 = 2_000;
 /// OpenAI's Realtime WebSocket.
 pub const DEFAULT_OPENAI_REALTIME_URL: &str = "wss://api.openai.com/v1/realtime?model=gpt-realtime";
+/// Failed logins for one account within the window before it is locked, by default.
+pub const DEFAULT_LOGIN_MAX_FAILURES_PER_ACCOUNT: u32 = 5;
+/// Failed logins from one client address within the window before it is locked, by default.
+pub const DEFAULT_LOGIN_MAX_FAILURES_PER_ADDRESS: u32 = 20;
+/// The window failed logins are counted in (and a lock lasts at most), in seconds, by default.
+pub const DEFAULT_LOGIN_FAILURE_WINDOW_SECS: u64 = 15 * 60;
 
 /// The configuration was missing or malformed; lists every problem found.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -81,6 +87,27 @@ pub struct OpenAiSettings {
     pub realtime_url: Url,
 }
 
+/// How many failed logins are tolerated before further attempts are refused (429).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginLimitSettings {
+    /// Failures for one account (email) within `window` (`LOGIN_MAX_FAILURES_PER_ACCOUNT`).
+    pub max_failures_per_account: u32,
+    /// Failures from one client address within `window` (`LOGIN_MAX_FAILURES_PER_ADDRESS`).
+    pub max_failures_per_address: u32,
+    /// The window failures are counted in; a lock ends with it (`LOGIN_FAILURE_WINDOW_SECS`).
+    pub window: Duration,
+}
+
+impl Default for LoginLimitSettings {
+    fn default() -> Self {
+        Self {
+            max_failures_per_account: DEFAULT_LOGIN_MAX_FAILURES_PER_ACCOUNT,
+            max_failures_per_address: DEFAULT_LOGIN_MAX_FAILURES_PER_ADDRESS,
+            window: Duration::from_secs(DEFAULT_LOGIN_FAILURE_WINDOW_SECS),
+        }
+    }
+}
+
 /// 32 bytes that encrypt API keys at rest.
 pub type EncryptionKey = SecretBox<[u8; 32]>;
 
@@ -106,10 +133,20 @@ pub struct Settings {
     pub jwt_secret: SecretString,
     /// Encrypts API keys at rest.
     pub encryption_key: EncryptionKey,
+    /// Former encryption keys: they still open what they sealed, they seal nothing new.
+    pub retired_encryption_keys: Vec<EncryptionKey>,
     /// Log format.
     pub log_format: LogFormat,
     /// bcrypt cost of password hashes.
     pub bcrypt_cost: u32,
+    /// Failed-login limits.
+    pub login_limits: LoginLimitSettings,
+    /// Whether `X-Forwarded-For` names the client (`TRUST_FORWARDED_FOR`): only behind a proxy
+    /// that sets it, else any client could claim any address.
+    pub trust_forwarded_for: bool,
+    /// Origins (`scheme://host[:port]`) browsers may call the API from (`CORS_ALLOWED_ORIGINS`);
+    /// empty: no CORS headers at all.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 /// Reads variables through a lookup function, collecting problems.
@@ -309,6 +346,21 @@ impl Settings {
                     None
                 }
             });
+        let retired_encryption_keys = reader
+            .optional("ENCRYPTION_KEYS_RETIRED")
+            .map(|raw| {
+                raw.split(',')
+                    .filter(|key| !key.trim().is_empty())
+                    .filter_map(|key| {
+                        let decoded = decode_key(key);
+                        if decoded.is_none() {
+                            reader.problems.push("ENCRYPTION_KEYS_RETIRED must be comma-separated keys of 32 bytes in standard base64".to_owned());
+                        }
+                        decoded
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
 
         let log_format = match reader
             .optional("LOG_FORMAT")
@@ -332,6 +384,15 @@ impl Settings {
                 reader.problems.extend(err.problems);
                 crate::accounts::DEFAULT_BCRYPT_COST
             }
+        };
+        let login_limits = read_login_limits(&mut reader);
+        let trust_forwarded_for = read_flag(&mut reader, "TRUST_FORWARDED_FOR");
+        let cors_allowed_origins = match reader.optional("CORS_ALLOWED_ORIGINS") {
+            None => Vec::new(),
+            Some(raw) => parse_origins(&raw).unwrap_or_else(|problem| {
+                reader.problems.push(problem);
+                Vec::new()
+            }),
         };
         let (
             Some(database),
@@ -384,10 +445,124 @@ impl Settings {
             },
             jwt_secret: SecretString::from(jwt_secret),
             encryption_key,
+            retired_encryption_keys,
             log_format,
             bcrypt_cost,
+            login_limits,
+            trust_forwarded_for,
+            cors_allowed_origins,
         })
     }
+}
+
+/// A whole number from `range`, or `default` when unset; a problem naming `name` otherwise.
+fn read_number<F: Fn(&str) -> Option<String>>(
+    reader: &mut Reader<F>,
+    name: &str,
+    range: std::ops::RangeInclusive<u64>,
+    default: u64,
+) -> u64 {
+    let Some(raw) = reader.optional(name) else {
+        return default;
+    };
+    match raw.trim().parse::<u64>() {
+        Ok(value) if range.contains(&value) => value,
+        _ => {
+            reader.problems.push(format!(
+                "{name} must be a whole number from {} to {}, not '{raw}'",
+                range.start(),
+                range.end()
+            ));
+            default
+        }
+    }
+}
+
+fn read_login_limits<F: Fn(&str) -> Option<String>>(reader: &mut Reader<F>) -> LoginLimitSettings {
+    let defaults = LoginLimitSettings::default();
+    let per_account = read_number(
+        reader,
+        "LOGIN_MAX_FAILURES_PER_ACCOUNT",
+        1..=1_000,
+        u64::from(defaults.max_failures_per_account),
+    );
+    let per_address = read_number(
+        reader,
+        "LOGIN_MAX_FAILURES_PER_ADDRESS",
+        1..=1_000_000,
+        u64::from(defaults.max_failures_per_address),
+    );
+    let window = read_number(
+        reader,
+        "LOGIN_FAILURE_WINDOW_SECS",
+        1..=7 * 24 * 3600,
+        defaults.window.as_secs(),
+    );
+    LoginLimitSettings {
+        max_failures_per_account: u32::try_from(per_account)
+            .unwrap_or(defaults.max_failures_per_account),
+        max_failures_per_address: u32::try_from(per_address)
+            .unwrap_or(defaults.max_failures_per_address),
+        window: Duration::from_secs(window),
+    }
+}
+
+/// `true`/`false` (also `1`/`0`, `yes`/`no`), false when unset.
+fn read_flag<F: Fn(&str) -> Option<String>>(reader: &mut Reader<F>, name: &str) -> bool {
+    let Some(raw) = reader.optional(name) else {
+        return false;
+    };
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => true,
+        "false" | "0" | "no" => false,
+        _ => {
+            reader
+                .problems
+                .push(format!("{name} must be 'true' or 'false', not '{raw}'"));
+            false
+        }
+    }
+}
+
+/// Parses `CORS_ALLOWED_ORIGINS`: comma-separated `http(s)://host[:port]` origins (no path,
+/// query or credentials), returned as browsers send them in `Origin` (lower-case host, default
+/// port left out), so they compare byte for byte.
+///
+/// # Errors
+/// A message naming `CORS_ALLOWED_ORIGINS` and the first malformed origin.
+pub fn parse_origins(raw: &str) -> Result<Vec<String>, String> {
+    let mut origins = Vec::new();
+    for item in raw
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+    {
+        let problem = |why: &str| {
+            format!("CORS_ALLOWED_ORIGINS: '{item}' is not an origin like https://app.example.com ({why})")
+        };
+        if item == "*" {
+            return Err(problem("list the origins; '*' is not accepted"));
+        }
+        let url = Url::parse(item).map_err(|err| problem(&err.to_string()))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(problem("the scheme must be http or https"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(problem("no credentials"));
+        }
+        if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+            return Err(problem("no path, query or fragment"));
+        }
+        let origin = url.origin();
+        if !origin.is_tuple() {
+            return Err(problem("no host"));
+        }
+        let origin = origin.ascii_serialization();
+        if !origins.contains(&origin) {
+            origins.push(origin);
+        }
+    }
+    Ok(origins)
 }
 
 fn decode_key(raw: &str) -> Option<EncryptionKey> {

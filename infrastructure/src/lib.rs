@@ -10,6 +10,7 @@
 //!   is set.
 //! - [`audit`]: one aggregate's full history replayed from the event store, with the state
 //!   after each event (`callassist audit call`, the call history of the REST API).
+//! - [`vault`]: API keys sealed at rest (AEAD), with rotatable encryption keys.
 #![warn(missing_docs)]
 
 pub mod accounts;
@@ -21,3 +22,4 @@ pub mod relay;
 pub mod telemetry;
 pub mod tokens;
 pub mod twilio;
+pub mod vault;

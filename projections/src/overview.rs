@@ -6,24 +6,26 @@ use chrono::{DateTime, Days, Utc};
 use infrastructure::event_store::{GlobalStream, Position};
 use serde::Serialize;
 use sqlx::PgPool;
+use utoipa::ToSchema;
 
 use crate::runtime::{self, ProjectionStatus};
 
 /// Everything the admin overview shows.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Overview {
     /// Counts across the read models.
     pub totals: Totals,
-    /// The last event a reader can see now.
+    /// The last event a reader can see now; `null` while the store is empty.
+    #[schema(value_type = Option<StreamPosition>)]
     pub head: Option<Position>,
     /// Each projection's checkpoint and lag.
     pub projections: Vec<ProjectionStatus>,
-    /// Each relay's checkpoint; `None` when this database has no relay table.
+    /// Each relay's checkpoint; `null` when this database has no relay table.
     pub relays: Option<Vec<RelayStatus>>,
 }
 
 /// Counts across the read models (each as far as its projection has got).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, ToSchema)]
 pub struct Totals {
     /// Businesses registered.
     pub businesses: i64,
@@ -40,11 +42,12 @@ pub struct Totals {
 }
 
 /// Where a relay stands (`relay_checkpoints`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct RelayStatus {
     /// The relay's name.
     pub name: String,
     /// The last event the broker confirmed.
+    #[schema(value_type = StreamPosition)]
     pub position: Position,
     /// Events published (republished ones count again).
     pub published: i64,
@@ -52,6 +55,18 @@ pub struct RelayStatus {
     pub updated_at: DateTime<Utc>,
     /// Readable events not published yet.
     pub lag_events: i64,
+}
+
+// The OpenAPI shape of the event store's [`Position`], which lives in `infrastructure` and does
+// not describe itself: never built, it names the fields that `Position` serialises.
+/// A place in the global event stream: the writing transaction's id, then the insertion number.
+#[derive(Debug, Clone, Copy, ToSchema)]
+#[schema(as = Position)]
+pub struct StreamPosition {
+    /// The id of the transaction that wrote the event.
+    pub transaction_id: i64,
+    /// The event's insertion number.
+    pub global_position: i64,
 }
 
 /// Events a reader can see after `position` (as the runtime counts a projection's lag).

@@ -28,6 +28,7 @@ use infrastructure::event_store::{StoreError, Stores};
 
 pub use answers::Answer;
 
+use crate::metrics::CallsRouted;
 use crate::twilio::{SignedWebhook, WebhookError, WebhookParams};
 
 /// One webhook as the flow sees it.
@@ -94,6 +95,7 @@ fn store_trouble<E: std::error::Error>(err: StoreError<E>) -> Trouble {
 pub struct CallFlow {
     stores: Arc<Stores>,
     store_timeout: Duration,
+    routed: Option<CallsRouted>,
 }
 
 impl CallFlow {
@@ -102,7 +104,14 @@ impl CallFlow {
         Self {
             stores,
             store_timeout,
+            routed: None,
         }
+    }
+
+    /// Counts the routes calls are sent on into `routed`.
+    pub fn with_metrics(mut self, routed: CallsRouted) -> Self {
+        self.routed = Some(routed);
+        self
     }
 
     async fn bounded<T>(
@@ -222,7 +231,13 @@ impl CallFlow {
             .execute(call_sid.as_ref(), command, &hook.metadata(call_sid))
             .await
         {
-            Ok(committed) => Ok(committed.aggregate),
+            Ok(committed) => {
+                // Only what this command appended: a retried webhook appends nothing.
+                if let Some(routed) = &self.routed {
+                    routed.count(committed.events.iter().map(|event| &event.payload));
+                }
+                Ok(committed.aggregate)
+            }
             Err(StoreError::Rejected(refusal)) => {
                 tracing::warn!(call_sid = %call_sid, webhook = hook.path, %refusal, "nothing to record for this webhook");
                 self.load_call(call_sid).await

@@ -65,7 +65,7 @@ struct Registered {
 }
 
 /// Creates a business owner's account.
-#[utoipa::path(tag = "auth", request_body = Registration, responses(
+#[utoipa::path(operation_id = "register_account", tag = "auth", request_body = Registration, responses(
     (status = 201, description = "Account created", body = Registered),
     (status = 400, description = "Invalid email, weak password or malformed body", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "The email is taken", body = Problem, content_type = "application/problem+json"),
@@ -100,7 +100,7 @@ struct Credentials {
 }
 
 /// Signs in: a short-lived access token (JWT) and a refresh token.
-#[utoipa::path(tag = "auth", request_body = Credentials, responses(
+#[utoipa::path(operation_id = "log_in", tag = "auth", request_body = Credentials, responses(
     (status = 200, description = "Signed in", body = TokenPair),
     (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
     (status = 401, description = "Wrong email or password", body = Problem, content_type = "application/problem+json"),
@@ -108,19 +108,40 @@ struct Credentials {
 ))]
 #[post("/api/v1/auth/login")]
 async fn login(
+    request: actix_web::HttpRequest,
     state: web::Data<AppState>,
     tokens: web::Data<Tokens>,
+    limiter: web::Data<crate::login_limit::LoginLimiter>,
     body: web::Json<Credentials>,
 ) -> Result<HttpResponse, ApiError> {
-    let verified = accounts::verify_password(&state.pool, &body.email, &body.password)
-        .await
-        .map_err(account_error)?;
+    // Refused before bcrypt runs: a locked account or address costs us nothing.
+    let address = limiter.client_address(&request);
+    let attempt = limiter
+        .attempt(address, &body.email, std::time::Instant::now())
+        .map_err(|retry_after| {
+            tracing::warn!(%address, "login refused: too many failed attempts");
+            ApiError::TooManyRequests {
+                code: "too_many_failed_logins",
+                retry_after,
+            }
+        })?;
+    let verified =
+        accounts::verify_login(&state.pool, &body.email, &body.password, state.bcrypt_cost).await;
+    let verified = match verified {
+        Ok(verified) => verified,
+        Err(err) => {
+            limiter.inconclusive(attempt);
+            return Err(account_error(err));
+        }
+    };
     let Some(user) = verified else {
+        limiter.failed(attempt);
         return Err(ApiError::unauthorized(
             "invalid_credentials",
             "wrong email or password",
         ));
     };
+    limiter.succeeded(attempt);
     let role = accounts::role_of(&state.pool, user)
         .await
         .map_err(account_error)?;
@@ -141,7 +162,7 @@ struct RefreshRequest {
 
 /// Trades a refresh token for a new pair; the old one stops working. Presenting a used one
 /// again ends every session of that sign-in.
-#[utoipa::path(tag = "auth", request_body = RefreshRequest, responses(
+#[utoipa::path(operation_id = "refresh_session", tag = "auth", request_body = RefreshRequest, responses(
     (status = 200, description = "A new pair", body = TokenPair),
     (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
     (status = 401, description = "Unknown, expired or reused refresh token", body = Problem, content_type = "application/problem+json"),
@@ -160,7 +181,7 @@ async fn refresh(
 }
 
 /// Ends the session of a refresh token.
-#[utoipa::path(tag = "auth", request_body = RefreshRequest, responses(
+#[utoipa::path(operation_id = "log_out", tag = "auth", request_body = RefreshRequest, responses(
     (status = 204, description = "Signed out"),
     (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
     (status = 401, description = "Unknown refresh token", body = Problem, content_type = "application/problem+json"),
@@ -179,7 +200,7 @@ async fn logout(
 }
 
 /// The signed-in user.
-#[utoipa::path(tag = "auth", security(("bearer" = [])), responses(
+#[utoipa::path(operation_id = "get_me", tag = "auth", security(("bearer" = [])), responses(
     (status = 200, description = "Who the token belongs to", body = Profile),
     (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
 ))]

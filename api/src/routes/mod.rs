@@ -8,7 +8,8 @@ pub mod admin;
 pub mod auth;
 pub mod businesses;
 pub mod calls;
-mod health;
+pub mod health;
+mod metrics;
 pub mod numbers;
 pub mod recordings;
 pub mod stats;
@@ -21,6 +22,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 pub fn documented(config: &mut ServiceConfig) {
     config
         .configure(health::configure)
+        .configure(metrics::configure)
         .configure(auth::configure)
         .configure(businesses::configure)
         .configure(numbers::configure)

@@ -148,3 +148,94 @@ fn it_should_read_the_bcrypt_cost_with_a_safe_default() {
         assert!(err.to_string().contains("BCRYPT_COST"), "{bad}");
     }
 }
+
+#[test]
+fn it_should_default_the_login_limits_forwarded_for_and_cors_to_safe_values() {
+    let settings = Settings::from_lookup(env(&complete())).unwrap();
+    assert_eq!(
+        settings.login_limits,
+        LoginLimitSettings {
+            max_failures_per_account: 5,
+            max_failures_per_address: 20,
+            window: std::time::Duration::from_secs(900),
+        }
+    );
+    assert!(!settings.trust_forwarded_for, "X-Forwarded-For is ignored");
+    assert!(settings.cors_allowed_origins.is_empty(), "no CORS headers");
+}
+
+#[test]
+fn it_should_read_the_login_limits_forwarded_for_and_cors_origins() {
+    let mut vars = complete();
+    vars.extend([
+        ("LOGIN_MAX_FAILURES_PER_ACCOUNT", "3"),
+        ("LOGIN_MAX_FAILURES_PER_ADDRESS", "50"),
+        ("LOGIN_FAILURE_WINDOW_SECS", "60"),
+        ("TRUST_FORWARDED_FOR", "true"),
+        (
+            "CORS_ALLOWED_ORIGINS",
+            " https://App.Example.com , http://localhost:3000/,https://app.example.com:443",
+        ),
+    ]);
+    let settings = Settings::from_lookup(env(&vars)).unwrap();
+    assert_eq!(settings.login_limits.max_failures_per_account, 3);
+    assert_eq!(settings.login_limits.max_failures_per_address, 50);
+    assert_eq!(
+        settings.login_limits.window,
+        std::time::Duration::from_secs(60)
+    );
+    assert!(settings.trust_forwarded_for);
+    assert_eq!(
+        settings.cors_allowed_origins,
+        vec![
+            "https://app.example.com".to_owned(),
+            "http://localhost:3000".to_owned()
+        ],
+        "as browsers send Origin: lower-case host, no default port, no duplicates"
+    );
+}
+
+#[test]
+fn it_should_name_malformed_login_limits_forwarded_for_and_cors_origins() {
+    let mut vars = complete();
+    vars.extend([
+        ("LOGIN_MAX_FAILURES_PER_ACCOUNT", "0"),
+        ("LOGIN_MAX_FAILURES_PER_ADDRESS", "many"),
+        ("LOGIN_FAILURE_WINDOW_SECS", "-1"),
+        ("TRUST_FORWARDED_FOR", "maybe"),
+        (
+            "CORS_ALLOWED_ORIGINS",
+            "https://app.example.com,app.example.com",
+        ),
+    ]);
+    let err = Settings::from_lookup(env(&vars)).unwrap_err();
+    let text = err.to_string();
+    for name in [
+        "LOGIN_MAX_FAILURES_PER_ACCOUNT",
+        "LOGIN_MAX_FAILURES_PER_ADDRESS",
+        "LOGIN_FAILURE_WINDOW_SECS",
+        "TRUST_FORWARDED_FOR",
+        "CORS_ALLOWED_ORIGINS",
+    ] {
+        assert!(text.contains(name), "{name} not named in: {text}");
+    }
+    assert_eq!(err.problems.len(), 5, "{text}");
+}
+
+#[test]
+fn it_should_accept_only_bare_http_origins_for_cors() {
+    assert_eq!(parse_origins("").unwrap(), Vec::<String>::new());
+    assert_eq!(parse_origins(" , ").unwrap(), Vec::<String>::new());
+    for bad in [
+        "*",
+        "app.example.com",
+        "ftp://app.example.com",
+        "https://app.example.com/dashboard",
+        "https://app.example.com/?a=1",
+        "https://user:pw@app.example.com",
+        "file:///etc/passwd",
+    ] {
+        let problem = parse_origins(bad).unwrap_err();
+        assert!(problem.contains("CORS_ALLOWED_ORIGINS"), "{bad}: {problem}");
+    }
+}

@@ -1,5 +1,6 @@
-//! Our client of Twilio's REST API: buying and pointing phone numbers, and steering live calls
-//! (new TwiML, a redirect, a hang-up) — closing the media WebSocket is not a reliable hang-up.
+//! Our client of Twilio's REST API: buying and pointing phone numbers, steering live calls
+//! (new TwiML, a redirect, a hang-up) — closing the media WebSocket is not a reliable hang-up —
+//! and fetching recordings' audio ([`recording`]).
 //!
 //! Requests use HTTP Basic auth (`AccountSid:AuthToken`), form-encoded bodies and paths under
 //! `/2010-04-01/Accounts/{AccountSid}/` of the base URL ([`crate::config::DEFAULT_TWILIO_API_BASE`]
@@ -14,6 +15,10 @@ use domain::values::{CallSid, E164};
 use reqwest::{header::RETRY_AFTER, Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{de::DeserializeOwned, Deserialize};
+
+mod recording;
+
+pub use recording::{RecordingMedia, RecordingSid};
 
 /// How long one request may take unless the caller says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -34,6 +39,8 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone)]
 pub struct TwilioClient {
     http: reqwest::Client,
+    /// For recordings' audio: a per-read timeout instead of a total one, and some redirects.
+    media: reqwest::Client,
     api_base: url::Url,
     account_sid: String,
     auth_token: SecretString,
@@ -193,9 +200,16 @@ impl TwilioClient {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| TwilioError::BadConfig(format!("cannot build the HTTP client: {e}")))?;
+        let media = reqwest::Client::builder()
+            .connect_timeout(timeout)
+            .read_timeout(timeout)
+            .redirect(recording::media_redirects(api_base))
+            .build()
+            .map_err(|e| TwilioError::BadConfig(format!("cannot build the HTTP client: {e}")))?;
         let (api_base, account_sid) = (api_base.clone(), account_sid.to_owned());
         Ok(Self {
             http,
+            media,
             api_base,
             account_sid,
             auth_token,
@@ -343,10 +357,20 @@ impl TwilioClient {
         url: url::Url,
         form: &[(&str, &str)],
     ) -> Result<reqwest::Response, TwilioError> {
+        self.send_with(&self.http, method, url, form).await
+    }
+
+    /// [`Self::send`] through `http`.
+    async fn send_with(
+        &self,
+        http: &reqwest::Client,
+        method: Method,
+        url: url::Url,
+        form: &[(&str, &str)],
+    ) -> Result<reqwest::Response, TwilioError> {
         let mut retries = 0;
         loop {
-            let mut request = self
-                .http
+            let mut request = http
                 .request(method.clone(), url.clone())
                 .basic_auth(&self.account_sid, Some(self.auth_token.expose_secret()));
             if !form.is_empty() {
@@ -368,8 +392,35 @@ impl TwilioClient {
             } else if rate_limited {
                 return Err(TwilioError::RateLimited);
             } else {
-                return Err(api_error(status, response).await);
+                return Err(self.redact(api_error(status, response).await));
             }
+        }
+    }
+
+    /// Takes our credentials out of a Twilio error: its message may quote our request, and
+    /// it ends up in logs and in the REST API's answers.
+    fn redact(&self, err: TwilioError) -> TwilioError {
+        let scrub = |text: String| {
+            let token = self.auth_token.expose_secret();
+            let text = match token.is_empty() {
+                true => text,
+                false => text.replace(token, "[auth token]"),
+            };
+            text.replace(&self.account_sid, "[account]")
+        };
+        match err {
+            TwilioError::Api {
+                status,
+                code,
+                message,
+                more_info,
+            } => TwilioError::Api {
+                status,
+                code,
+                message: scrub(message),
+                more_info: more_info.map(scrub),
+            },
+            other => other,
         }
     }
 }

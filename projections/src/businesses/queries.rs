@@ -1,44 +1,61 @@
 //! Queries over `rm_businesses.businesses`.
 
 use chrono::{DateTime, Utc};
+use domain::business::WeeklyHours;
 use serde::Serialize;
 use sqlx::PgPool;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::WeekHours;
+
 /// A business as lists and detail pages show it (never the sealed API key: only its last four).
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+///
+/// Every field is always sent; the optional ones as `null`.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, ToSchema)]
 pub struct BusinessRow {
     /// Id.
     pub business_id: Uuid,
     /// Name.
+    #[schema(example = "Joe's Plumbing")]
     pub name: String,
-    /// Description.
+    /// Description (may be empty).
     pub description: String,
-    /// Owning user.
+    /// Owning user (`null`: a business an admin registered for nobody).
+    #[schema(required = true)]
     pub owner_user_id: Option<Uuid>,
-    /// Owner's phone.
+    /// Where the owner takes calls (E.164).
+    #[schema(required = true, example = "+14155550123")]
     pub owner_phone: Option<String>,
-    /// IANA timezone.
+    /// IANA timezone of the hours.
+    #[schema(example = "America/New_York")]
     pub timezone: String,
-    /// Weekly hours (Monday first).
-    pub hours: serde_json::Value,
-    /// Availability switch.
+    /// Weekly hours in that timezone.
+    #[sqlx(json, try_from = "WeeklyHours")]
+    pub hours: WeekHours,
+    /// The owner's availability switch.
     pub owner_available: bool,
-    /// Ring timeout.
+    /// How long the owner's phone rings, in seconds.
+    #[schema(example = 20)]
     pub ring_timeout_secs: i32,
-    /// Agent model.
+    /// The AI agent's model (`null`: no agent configured).
+    #[schema(required = true)]
     pub agent_model: Option<String>,
-    /// Agent voice.
+    /// The AI agent's voice.
+    #[schema(required = true)]
     pub agent_voice: Option<String>,
-    /// Last four characters of the agent's OpenAI key.
+    /// Last four characters of the agent's OpenAI key (the key itself is never shown).
+    #[schema(required = true)]
     pub agent_key_last_four: Option<String>,
     /// Whether the agent takes calls.
     pub agent_enabled: bool,
     /// Whether the business takes calls.
     pub active: bool,
     /// When it was registered.
+    #[schema(required = true)]
     pub registered_at: Option<DateTime<Utc>>,
     /// Last change.
+    #[schema(required = true)]
     pub updated_at: Option<DateTime<Utc>>,
 }
 

@@ -11,6 +11,7 @@ mod queries;
 mod tables;
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 pub use projection::CallsProjection;
 pub use queries::{
@@ -19,7 +20,7 @@ pub use queries::{
 };
 
 /// Where a call was last routed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CallRoute {
     /// The owner's phone (`CallRoutedToOwner`).
@@ -31,7 +32,9 @@ pub enum CallRoute {
 }
 
 /// Who dealt with the caller. Precedence: the owner, then a recorded voicemail, then the AI agent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum HandledBy {
     /// The AI agent was given the call (`CallRoutedToAi` or `AiSessionStarted`), and neither of
@@ -44,7 +47,7 @@ pub enum HandledBy {
 }
 
 /// Where a call stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CallStatus {
     /// Received, nobody has taken it yet.

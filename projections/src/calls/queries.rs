@@ -9,6 +9,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Postgres, QueryBuilder, Row};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{CallRoute, CallStatus, HandledBy};
@@ -19,7 +20,7 @@ pub const MAX_PAGE: u32 = 200;
 const DEFAULT_PAGE: u32 = 50;
 
 /// A call as the list and the detail page show it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct CallRow {
     /// Twilio's CallSid.
     pub call_sid: String,
@@ -59,7 +60,8 @@ pub struct CallRow {
     pub recording_url: Option<String>,
     /// The latest recording's length.
     pub recording_duration_secs: Option<i32>,
-    /// Twilio's latest price (negative: a charge).
+    /// Twilio's latest price (negative: a charge), as a decimal string.
+    #[schema(example = "-0.0085")]
     pub cost_amount: Option<Decimal>,
     /// Its currency.
     pub cost_currency: Option<String>,
@@ -120,7 +122,7 @@ impl Default for CallFilter {
 }
 
 /// A message the agent took.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TakenMessage {
     /// The caller's name.
     pub caller_name: Option<String>,
@@ -133,7 +135,7 @@ pub struct TakenMessage {
 }
 
 /// One thing said between the caller and the AI agent.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, ToSchema)]
 pub struct TranscriptLine {
     /// The event's sequence within the call.
     pub sequence: i64,
@@ -146,7 +148,7 @@ pub struct TranscriptLine {
 }
 
 /// A call with everything the detail page shows.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct CallDetail {
     /// The call.
     #[serde(flatten)]
@@ -158,7 +160,7 @@ pub struct CallDetail {
 }
 
 /// One event of a call's timeline.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, ToSchema)]
 pub struct TimelineEntry {
     /// Its sequence within the call, from 1.
     pub sequence: i64,

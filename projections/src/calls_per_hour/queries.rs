@@ -5,9 +5,10 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 /// Calls received in one hour of the day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct HourlyCalls {
     /// Hour of the day, 0–23, in the business' local time.
+    #[schema(minimum = 0, maximum = 23)]
     pub hour: i16,
     /// Calls received in that hour, over all days.
     pub calls: i64,

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 /// One business' day. Each call counts on one day and in at most one of `answered_by_owner`,
 /// `handled_by_ai`, `voicemails`, `missed`, `rejected` (none while it is still ringing).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DailyStatsRow {
     /// The business.
     pub business_id: Uuid,
@@ -33,11 +33,12 @@ pub struct DailyStatsRow {
     pub timed_calls: i64,
     /// Their total duration.
     pub total_duration_secs: i64,
-    /// `total_duration_secs / timed_calls`; `None` when no call has a duration.
+    /// `total_duration_secs / timed_calls`; `null` when no call has a duration.
     pub average_duration_secs: Option<f64>,
-    /// Share of the calls not turned away that the owner answered; `None` without such calls.
+    /// Share of the calls not turned away that the owner answered; `null` without such calls.
     pub owner_answer_rate: Option<f64>,
-    /// Sum of each call's latest price (Twilio's charges are negative).
+    /// Sum of each call's latest price (Twilio's charges are negative), as a decimal string.
+    #[schema(example = "-0.0170")]
     pub total_cost: Decimal,
     /// The prices' currency.
     pub cost_currency: Option<String>,

@@ -8,9 +8,10 @@ use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
 /// A number as the numbers page shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct NumberRow {
     /// The number, E.164.
+    #[schema(example = "+14155550100")]
     pub number: String,
     /// Twilio's `PN…` sid.
     pub twilio_sid: String,
@@ -21,10 +22,12 @@ pub struct NumberRow {
     /// The business it rings for.
     pub business_id: Option<Uuid>,
     /// `active`, `suspended` or `released`.
+    #[schema(example = "active")]
     pub status: String,
     /// Why it is suspended.
     pub suspension_reason: Option<String>,
-    /// What Twilio charges per month.
+    /// What Twilio charges per month, a decimal string.
+    #[schema(value_type = String, example = "1.15")]
     pub monthly_cost_amount: Decimal,
     /// Its currency.
     pub monthly_cost_currency: String,

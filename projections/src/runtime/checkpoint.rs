@@ -16,15 +16,17 @@ pub struct Checkpoint {
 }
 
 /// A projection as `callassist projections status` shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ProjectionStatus {
     /// Its name.
+    #[schema(value_type = String)]
     pub name: &'static str,
     /// The version in the code.
     pub version: i32,
     /// The version that built its tables, if it ever ran.
     pub built_version: Option<i32>,
     /// Its checkpoint.
+    #[schema(value_type = Option<crate::overview::StreamPosition>)]
     pub position: Option<Position>,
     /// Events applied.
     pub events_applied: i64,

@@ -252,3 +252,138 @@ async fn it_should_end_the_session_at_logout() {
     )
     .await;
 }
+
+/// A login as if from `address` (the server trusts `X-Forwarded-For` in these tests).
+async fn login_from(
+    app: &TestApp,
+    address: &str,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    app.client
+        .post(format!("{}/api/v1/auth/login", app.address))
+        .header("X-Forwarded-For", address)
+        .json(&json!({ "email": email, "password": password }))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn register(app: &TestApp, email: &str) {
+    let mut body = owner();
+    body["email"] = json!(email);
+    assert_eq!(post(app, "/api/v1/auth/register", body).await.status(), 201);
+}
+
+/// The Retry-After of a 429 `too_many_failed_logins`, in seconds.
+async fn locked_out(response: reqwest::Response) -> u64 {
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|value| value.to_str().unwrap().parse::<u64>().unwrap());
+    problem(response, 429, "too_many_failed_logins").await;
+    retry_after.expect("a Retry-After header")
+}
+
+#[tokio::test]
+async fn it_should_lock_an_account_after_too_many_failed_logins_even_for_the_right_password() {
+    let app = TestApp::spawn_with(&[
+        ("LOGIN_MAX_FAILURES_PER_ACCOUNT", "3"),
+        ("LOGIN_FAILURE_WINDOW_SECS", "600"),
+    ])
+    .await;
+    register(&app, "ann@example.com").await;
+    register(&app, "bob@example.com").await;
+    for _ in 0..3 {
+        problem(
+            post(
+                &app,
+                "/api/v1/auth/login",
+                json!({ "email": "ann@example.com", "password": "wrong password!" }),
+            )
+            .await,
+            401,
+            "invalid_credentials",
+        )
+        .await;
+    }
+
+    let right_password = post(
+        &app,
+        "/api/v1/auth/login",
+        json!({ "email": " ANN@example.com", "password": "correct horse battery" }),
+    )
+    .await;
+    let other_account = post(
+        &app,
+        "/api/v1/auth/login",
+        json!({ "email": "bob@example.com", "password": "correct horse battery" }),
+    )
+    .await;
+
+    let retry_after = locked_out(right_password).await;
+    assert!((1..=600).contains(&retry_after), "{retry_after}");
+    assert_eq!(other_account.status(), 200, "another account is unaffected");
+}
+
+#[tokio::test]
+async fn it_should_forget_an_accounts_failed_logins_once_it_signs_in() {
+    let app = TestApp::spawn_with(&[("LOGIN_MAX_FAILURES_PER_ACCOUNT", "3")]).await;
+    register(&app, "ann@example.com").await;
+    let attempt = |password: &'static str| {
+        post(
+            &app,
+            "/api/v1/auth/login",
+            json!({ "email": "ann@example.com", "password": password }),
+        )
+    };
+
+    for _ in 0..2 {
+        assert_eq!(attempt("wrong password!").await.status(), 401);
+    }
+    assert_eq!(attempt("correct horse battery").await.status(), 200);
+    for _ in 0..2 {
+        assert_eq!(attempt("wrong password!").await.status(), 401);
+    }
+
+    assert_eq!(attempt("correct horse battery").await.status(), 200);
+}
+
+#[tokio::test]
+async fn it_should_lock_an_address_spraying_many_accounts_and_no_other_address() {
+    let app = TestApp::spawn_with(&[
+        ("TRUST_FORWARDED_FOR", "true"),
+        ("LOGIN_MAX_FAILURES_PER_ADDRESS", "3"),
+        ("LOGIN_MAX_FAILURES_PER_ACCOUNT", "100"),
+    ])
+    .await;
+    register(&app, "ann@example.com").await;
+    for n in 0..3 {
+        let response = login_from(
+            &app,
+            "203.0.113.7",
+            &format!("user{n}@example.com"),
+            "whatever12345",
+        )
+        .await;
+        problem(response, 401, "invalid_credentials").await;
+    }
+
+    let sprayer = login_from(
+        &app,
+        "203.0.113.7",
+        "ann@example.com",
+        "correct horse battery",
+    )
+    .await;
+    let elsewhere = login_from(
+        &app,
+        "198.51.100.9",
+        "ann@example.com",
+        "correct horse battery",
+    )
+    .await;
+
+    locked_out(sprayer).await;
+    assert_eq!(elsewhere.status(), 200, "another address is unaffected");
+}

@@ -26,7 +26,16 @@ async fn it_should_be_ready_while_the_database_answers() {
 
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(body["checks"]["database"], "up");
+    assert_eq!(body["checks"]["database"]["status"], "up");
+    assert!(
+        body["checks"].get("rabbitmq").is_none(),
+        "no broker to check without AMQP_URL: {body}"
+    );
+    let projections = body["checks"]["projections"].as_object().unwrap();
+    assert_eq!(projections.len(), projections::registry::all().len());
+    for check in projections.values() {
+        assert!(check["lag_events"].is_i64(), "{body}");
+    }
 }
 
 #[tokio::test]
@@ -39,7 +48,7 @@ async fn it_should_report_unavailable_when_the_database_is_gone() {
     assert_eq!(response.status(), 503);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["status"], "unavailable");
-    assert_eq!(body["checks"]["database"], "down");
+    assert_eq!(body["checks"]["database"]["status"], "down");
     // Still alive: a load balancer must not restart it for a database outage.
     assert_eq!(app.get("/health/live").await.status(), 200);
 }

@@ -8,7 +8,12 @@ use serde_json::{json, Value};
 use wiremock::matchers::{basic_auth, body_string_contains, header, method, path, query_param};
 use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
 
-use super::{AvailableNumber, CallInfo, IncomingNumber, TwilioClient, TwilioError};
+use futures::TryStreamExt;
+
+use super::{
+    AvailableNumber, CallInfo, IncomingNumber, RecordingMedia, RecordingSid, TwilioClient,
+    TwilioError,
+};
 
 const ACCOUNT: &str = "AC0123456789abcdef0123456789abcdef";
 const TOKEN: &str = "not-a-real-token";
@@ -681,4 +686,188 @@ fn it_should_not_show_the_auth_token_in_debug_output() {
     .unwrap();
 
     assert!(!format!("{client:?}").contains(TOKEN));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recordings
+// ---------------------------------------------------------------------------------------------
+
+const RECORDING: &str = "RE00112233445566778899aabbccddeeff";
+
+fn recording_sid() -> RecordingSid {
+    RecordingSid::parse(RECORDING).unwrap()
+}
+
+async fn collect(media: RecordingMedia) -> Result<Vec<u8>, TwilioError> {
+    let chunks: Vec<Vec<u8>> = media.into_stream().try_collect().await?;
+    Ok(chunks.concat())
+}
+
+#[tokio::test]
+async fn it_should_fetch_a_recording_as_mp3_by_its_sid_with_the_account_credentials() {
+    let server = MockServer::start().await;
+    let audio = b"ID3\x04fake mp3 frames".repeat(1000);
+    Mock::given(method("GET"))
+        .and(path(account_path(&format!("Recordings/{RECORDING}.mp3"))))
+        .and(basic_auth(ACCOUNT, TOKEN))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(audio.clone(), "audio/mpeg"))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let media = client(&server)
+        .fetch_recording(&recording_sid())
+        .await
+        .unwrap();
+
+    assert_eq!(media.content_type(), "audio/mpeg");
+    assert_eq!(media.content_length(), Some(audio.len() as u64));
+    assert_eq!(collect(media).await.unwrap(), audio);
+}
+
+#[tokio::test]
+async fn it_should_report_a_recording_twilio_does_not_have_as_not_found() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(account_path(&format!("Recordings/{RECORDING}.mp3"))))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({
+            "code": 20404, "message": "The requested resource was not found",
+            "more_info": "https://www.twilio.com/docs/errors/20404", "status": 404
+        })))
+        .mount(&server)
+        .await;
+
+    let error = client(&server)
+        .fetch_recording(&recording_sid())
+        .await
+        .unwrap_err();
+
+    assert!(error.is_not_found(), "got {error:?}");
+}
+
+#[tokio::test]
+async fn it_should_follow_twilio_redirecting_a_recording_to_its_storage() {
+    let server = MockServer::start().await;
+    let storage = format!("{}/storage/{RECORDING}", server.uri());
+    Mock::given(method("GET"))
+        .and(path(account_path(&format!("Recordings/{RECORDING}.mp3"))))
+        .respond_with(ResponseTemplate::new(302).insert_header("Location", storage.as_str()))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/storage/{RECORDING}")))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(b"mp3".to_vec(), "audio/mpeg"))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let media = client(&server)
+        .fetch_recording(&recording_sid())
+        .await
+        .unwrap();
+
+    assert_eq!(collect(media).await.unwrap(), b"mp3");
+}
+
+#[tokio::test]
+async fn it_should_not_follow_a_redirect_to_plain_http_elsewhere() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(account_path(&format!("Recordings/{RECORDING}.mp3"))))
+        .respond_with(
+            ResponseTemplate::new(302).insert_header("Location", "http://169.254.169.254/latest"),
+        )
+        .mount(&server)
+        .await;
+
+    let error = client(&server)
+        .fetch_recording(&recording_sid())
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(error, TwilioError::Api { status: 302, .. }),
+        "got {error:?}"
+    );
+}
+
+#[tokio::test]
+async fn it_should_report_a_recording_that_is_not_audio_as_unexpected() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(account_path(&format!("Recordings/{RECORDING}.mp3"))))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(b"<html/>".to_vec(), "text/html"))
+        .mount(&server)
+        .await;
+
+    let error = client(&server)
+        .fetch_recording(&recording_sid())
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(error, TwilioError::UnexpectedAnswer(_)),
+        "got {error:?}"
+    );
+}
+
+#[test]
+fn it_should_accept_only_re_and_32_hex_digits_as_a_recording_sid() {
+    assert!(RecordingSid::parse(RECORDING).is_some());
+    for bad in [
+        "",
+        "RE",
+        "CA00112233445566778899aabbccddeeff",
+        "RE00112233445566778899aabbccddeefg",
+        "RE00112233445566778899aabbccddeeff0",
+        "RE0011/../../Calls/CA1",
+    ] {
+        assert!(RecordingSid::parse(bad).is_none(), "{bad}");
+    }
+}
+
+#[test]
+fn it_should_take_only_the_sid_out_of_a_stored_recording_url() {
+    let from = |url: &str| RecordingSid::from_recording_url(url).map(|sid| sid.to_string());
+
+    let expected = Some(RECORDING.to_owned());
+    let twilio =
+        format!("https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Recordings/{RECORDING}");
+    assert_eq!(from(&twilio), expected);
+    assert_eq!(from(&format!("{twilio}.mp3")), expected);
+    assert_eq!(from(&format!("{twilio}.wav?Download=true")), expected);
+    assert_eq!(from(&format!("https://evil.test/{RECORDING}")), expected);
+    assert_eq!(from("https://api.twilio.com/Recordings/RE1"), None);
+    assert_eq!(from("https://evil.test/steal"), None);
+    assert_eq!(from(""), None);
+}
+
+#[tokio::test]
+async fn it_should_not_repeat_the_auth_token_or_the_account_in_an_error_message() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(account_path("IncomingPhoneNumbers.json")))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "code": 21452, "status": 400, "more_info": "https://www.twilio.com/docs/errors/21452",
+            "message": format!("Account {ACCOUNT} with token {TOKEN} cannot buy this number")
+        })))
+        .mount(&server)
+        .await;
+
+    let error = client(&server)
+        .buy_number(
+            &number(),
+            "https://example.test/v",
+            "https://example.test/s",
+        )
+        .await
+        .unwrap_err();
+
+    let TwilioError::Api { message, code, .. } = &error else {
+        panic!("got {error:?}");
+    };
+    assert_eq!(*code, Some(21452));
+    assert!(!message.contains(TOKEN), "{message}");
+    assert!(!message.contains(ACCOUNT), "{message}");
+    assert!(message.contains("cannot buy this number"), "{message}");
 }

@@ -1,5 +1,0 @@
-//! TODO(issue 6): numbers routes.
-
-use utoipa_actix_web::service_config::ServiceConfig;
-
-pub(super) fn configure(_config: &mut ServiceConfig) {}
