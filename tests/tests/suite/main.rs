@@ -14,5 +14,6 @@ mod observability;
 mod openapi;
 mod read_models;
 mod relay;
+mod tenancy;
 mod wakeup;
 mod webhooks;
