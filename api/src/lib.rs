@@ -1,5 +1,6 @@
 //! The `callassist` application: the actix-web server (Twilio webhooks, the REST API, health
-//! and metrics; the voice bridge as it arrives) and the CLI subcommands that run it.
+//! and metrics, and the voice bridge: Twilio's media stream relayed to the OpenAI Realtime API)
+//! and the CLI subcommands that run it.
 #![warn(missing_docs)]
 
 pub mod access;
@@ -16,6 +17,7 @@ pub mod routes;
 pub mod simulate;
 pub mod startup;
 pub mod twilio;
+pub mod voice;
 pub mod workers;
 
 pub use startup::Application;

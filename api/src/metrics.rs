@@ -15,7 +15,8 @@ use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::{web, Error};
 use domain::call::CallEvent;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 use sqlx::PgPool;
 
@@ -62,6 +63,8 @@ pub struct Metrics {
     calls_routed: CallsRouted,
     projection_lag: IntGaugeVec,
     relay_lag: IntGaugeVec,
+    voice_sessions: IntGauge,
+    voice_fallbacks: IntCounterVec,
 }
 
 impl Metrics {
@@ -99,6 +102,19 @@ impl Metrics {
             ),
             &["relay"],
         )?;
+        let voice_sessions = IntGauge::new(
+            "callassist_voice_sessions_live",
+            "Media streams (AI agent sessions) this node is serving.",
+        )?;
+        let voice_fallbacks = IntCounterVec::new(
+            Opts::new(
+                "callassist_voice_fallbacks_total",
+                "Calls the AI agent could not go on with and sent to voicemail, by reason.",
+            ),
+            &["reason"],
+        )?;
+        registry.register(Box::new(voice_sessions.clone()))?;
+        registry.register(Box::new(voice_fallbacks.clone()))?;
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(calls_routed.clone()))?;
         registry.register(Box::new(projection_lag.clone()))?;
@@ -112,7 +128,19 @@ impl Metrics {
             calls_routed: CallsRouted(calls_routed),
             projection_lag,
             relay_lag,
+            voice_sessions,
+            voice_fallbacks,
         })
+    }
+
+    /// The gauge of live media streams, for the voice bridge.
+    pub fn voice_sessions(&self) -> IntGauge {
+        self.voice_sessions.clone()
+    }
+
+    /// The counter of calls the voice bridge sent to voicemail, by reason.
+    pub fn voice_fallbacks(&self) -> IntCounterVec {
+        self.voice_fallbacks.clone()
     }
 
     /// The routed-calls counter, for the call flow.
@@ -230,6 +258,31 @@ mod tests {
         assert_eq!(counted(&metrics, "ai"), 1);
         assert_eq!(counted(&metrics, "rejected"), 1);
         assert_eq!(counted(&metrics, "owner"), 0);
+    }
+
+    #[test]
+    fn it_should_report_live_voice_sessions_and_fallbacks_by_reason() {
+        let metrics = Metrics::new().unwrap();
+        let sessions = crate::voice::VoiceSessions::new().with_gauge(metrics.voice_sessions());
+        let live = sessions.enter();
+        metrics
+            .voice_fallbacks()
+            .with_label_values(&["connect_failed"])
+            .inc();
+
+        let mut out = Vec::new();
+        TextEncoder::new()
+            .encode(&metrics.registry.gather(), &mut out)
+            .unwrap();
+        let text = String::from_utf8(out).unwrap();
+
+        assert!(text.contains("callassist_voice_sessions_live 1"), "{text}");
+        assert!(
+            text.contains(r#"callassist_voice_fallbacks_total{reason="connect_failed"} 1"#),
+            "{text}"
+        );
+        drop(live);
+        assert_eq!(metrics.voice_sessions().get(), 0);
     }
 
     #[test]

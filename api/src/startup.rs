@@ -12,6 +12,8 @@ use infrastructure::config::{self, Settings};
 use infrastructure::db;
 use infrastructure::event_store::wakeup::AppendSignal;
 use infrastructure::event_store::Stores;
+use infrastructure::openai::summary::{self, SummaryClient};
+use infrastructure::summarizer::Summarizer;
 use infrastructure::tokens::Tokens;
 use infrastructure::twilio::rest::{self, TwilioClient};
 use infrastructure::twilio::signature::Signer;
@@ -25,6 +27,7 @@ use crate::call_flow::CallFlow;
 use crate::openapi;
 use crate::routes;
 use crate::twilio::{PublicUrls, WebhookSigners};
+use crate::voice::{BridgeSettings, Limits, VoiceBridge, VoiceSessions};
 use crate::workers::{Roles, Workers};
 
 /// What request handlers share.
@@ -45,6 +48,8 @@ pub struct Application {
     pool: PgPool,
     appended: AppendSignal,
     roles: Roles,
+    voice_sessions: VoiceSessions,
+    summarizer: Option<Summarizer>,
 }
 
 impl Application {
@@ -90,7 +95,7 @@ impl Application {
             web::Data::new(routes::health::BrokerProbe::new(settings.amqp_url.clone()));
         let cors_origins = settings.cors_allowed_origins.clone();
         let flow = web::Data::new(
-            CallFlow::new(stores, settings.webhook_store_timeout)
+            CallFlow::new(stores.clone(), settings.webhook_store_timeout)
                 .with_metrics(metrics.calls_routed()),
         );
         let twilio = web::Data::new(
@@ -101,6 +106,40 @@ impl Application {
                 rest::DEFAULT_TIMEOUT,
             )
             .context("cannot build the Twilio REST client")?,
+        );
+        let summarizer = Summarizer::new(
+            pool.clone(),
+            stores.clone(),
+            vault.clone().into_inner(),
+            SummaryClient::new(
+                &settings.openai.api_base,
+                &settings.openai.summary_model,
+                summary::DEFAULT_TIMEOUT,
+            )
+            .context("cannot build the OpenAI summary client")?,
+        );
+        let voice_sessions = VoiceSessions::new().with_gauge(metrics.voice_sessions());
+        let voice = web::Data::new(
+            VoiceBridge::new(
+                stores,
+                vault.clone().into_inner(),
+                twilio.get_ref().clone(),
+                urls.get_ref().clone(),
+                BridgeSettings {
+                    realtime_url: settings.openai.realtime_url.clone(),
+                    interface: settings.openai.realtime_interface,
+                    connect_timeout: settings.openai.connect_timeout,
+                    store_timeout: settings.webhook_store_timeout,
+                    start_timeout: crate::voice::START_TIMEOUT,
+                    limits: Limits {
+                        session_max: settings.voice.session_max,
+                        wrap_up_lead: settings.voice.wrap_up_lead,
+                        greeting_timeout: crate::voice::GREETING_TIMEOUT,
+                        goodbye_timeout: crate::voice::GOODBYE_TIMEOUT,
+                    },
+                },
+            )
+            .with_metrics(voice_sessions.clone(), metrics.voice_fallbacks()),
         );
         let server = HttpServer::new(move || {
             App::new()
@@ -132,6 +171,7 @@ impl Application {
                 .app_data(tokens.clone())
                 .app_data(vault.clone())
                 .app_data(twilio.clone())
+                .app_data(voice.clone())
                 .app_data(crate::api_error::json_config())
                 .app_data(crate::api_error::query_config())
                 .app_data(crate::api_error::path_config())
@@ -160,6 +200,8 @@ impl Application {
                 projectors: true,
                 relay: settings.amqp_url.clone(),
             },
+            voice_sessions,
+            summarizer: Some(summarizer),
         })
     }
 
@@ -169,9 +211,24 @@ impl Application {
         self
     }
 
+    /// Turns the post-call summariser on or off for this process (on by default; one node
+    /// summarises at a time, the others stand by).
+    pub fn with_summaries(mut self, on: bool) -> Self {
+        if !on {
+            self.summarizer = None;
+        }
+        self
+    }
+
     /// The port the server listens on.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The media streams (AI sessions) being served: a handle that stays valid while the
+    /// application runs, e.g. for tests that check every call's tasks ended.
+    pub fn voice_sessions(&self) -> VoiceSessions {
+        self.voice_sessions.clone()
     }
 
     /// The server's base URL.
@@ -195,6 +252,9 @@ impl Application {
             self.roles,
             projections::registry::all(),
         );
+        if let Some(summarizer) = self.summarizer {
+            workers.spawn_summarizer(summarizer);
+        }
         let outcome = tokio::select! {
             served = self.server => {
                 tracing::info!("HTTP server stopped");

@@ -1,11 +1,13 @@
 //! The node's background work beside (or without) the HTTP server: the notifier that wakes other
-//! nodes' readers, the projectors, and the RabbitMQ relay when `AMQP_URL` is set. Each runs as its own task; if one ever stops, the node
+//! nodes' readers, the projectors, the RabbitMQ relay when `AMQP_URL` is set, and the post-call
+//! summariser when the server runs. Each runs as its own task; if one ever stops, the node
 //! reports which one and stops too, rather than serving stale data silently.
 
 use std::sync::Arc;
 
 use infrastructure::event_store::wakeup::{self, AppendSignal};
 use infrastructure::relay::Relay;
+use infrastructure::summarizer::Summarizer;
 use projections::runtime::Projection;
 use secrecy::SecretString;
 use sqlx::PgPool;
@@ -63,6 +65,14 @@ impl Workers {
             }
         }
         Self { tasks }
+    }
+
+    /// Starts the post-call summariser (one instance across all nodes; the others stand by).
+    pub fn spawn_summarizer(&mut self, summarizer: Summarizer) {
+        self.tasks.spawn(async move {
+            summarizer.run().await;
+            "call summarizer"
+        });
     }
 
     /// Resolves when a task stops (they are meant to run forever), naming it.

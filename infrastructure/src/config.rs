@@ -12,6 +12,8 @@ use base64::Engine;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 use url::Url;
 
+use crate::openai::realtime::Interface;
+
 /// Default address the HTTP server binds to.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 /// Twilio's REST API.
@@ -20,8 +22,17 @@ pub const DEFAULT_TWILIO_API_BASE: &str = "https://api.twilio.com";
 pub const DEFAULT_OPENAI_API_BASE: &str = "https://api.openai.com";
 /// How long a webhook waits for the event store by default, in milliseconds.
 pub const DEFAULT_WEBHOOK_STORE_TIMEOUT_MS: u64 = 2_000;
+/// The model that writes post-call summaries.
+pub const DEFAULT_OPENAI_SUMMARY_MODEL: &str = "gpt-4o-mini";
 /// OpenAI's Realtime WebSocket.
 pub const DEFAULT_OPENAI_REALTIME_URL: &str = "wss://api.openai.com/v1/realtime?model=gpt-realtime";
+/// How long opening the OpenAI Realtime WebSocket may take by default, in milliseconds.
+pub const DEFAULT_OPENAI_CONNECT_TIMEOUT_MS: u64 = 3_000;
+/// The longest AI agent session by default, in seconds: the Realtime API's 60 minutes less a
+/// minute of margin.
+pub const DEFAULT_AI_SESSION_MAX_SECS: u64 = 59 * 60;
+/// How long before that limit the agent is told to wrap up, by default, in seconds.
+pub const DEFAULT_AI_SESSION_WRAP_UP_SECS: u64 = 60;
 /// Failed logins for one account within the window before it is locked, by default.
 pub const DEFAULT_LOGIN_MAX_FAILURES_PER_ACCOUNT: u32 = 5;
 /// Failed logins from one client address within the window before it is locked, by default.
@@ -83,8 +94,36 @@ pub struct TwilioSettings {
 pub struct OpenAiSettings {
     /// HTTP API base URL (summaries).
     pub api_base: Url,
+    /// The model that writes post-call summaries (`OPENAI_SUMMARY_MODEL`).
+    pub summary_model: String,
     /// Realtime WebSocket URL.
     pub realtime_url: Url,
+    /// Which Realtime interface to speak (`OPENAI_REALTIME_INTERFACE`: `ga`, the default, or
+    /// `beta`).
+    pub realtime_interface: Interface,
+    /// How long the Realtime handshake may take before the call falls back to voicemail
+    /// (`OPENAI_CONNECT_TIMEOUT_MS`).
+    pub connect_timeout: Duration,
+}
+
+/// Limits of the voice bridge's AI sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VoiceSettings {
+    /// The longest an AI session may last (`AI_SESSION_MAX_SECS`); at the limit the call goes
+    /// to voicemail.
+    pub session_max: Duration,
+    /// How long before that limit the agent is told to wrap up politely
+    /// (`AI_SESSION_WRAP_UP_SECS`); shorter than `session_max`.
+    pub wrap_up_lead: Duration,
+}
+
+impl Default for VoiceSettings {
+    fn default() -> Self {
+        Self {
+            session_max: Duration::from_secs(DEFAULT_AI_SESSION_MAX_SECS),
+            wrap_up_lead: Duration::from_secs(DEFAULT_AI_SESSION_WRAP_UP_SECS),
+        }
+    }
 }
 
 /// How many failed logins are tolerated before further attempts are refused (429).
@@ -147,6 +186,8 @@ pub struct Settings {
     /// Origins (`scheme://host[:port]`) browsers may call the API from (`CORS_ALLOWED_ORIGINS`);
     /// empty: no CORS headers at all.
     pub cors_allowed_origins: Vec<String>,
+    /// The voice bridge's session limits.
+    pub voice: VoiceSettings,
 }
 
 /// Reads variables through a lookup function, collecting problems.
@@ -319,11 +360,35 @@ impl Settings {
             DEFAULT_OPENAI_API_BASE,
             &["http", "https"],
         );
+        let summary_model = reader.optional("OPENAI_SUMMARY_MODEL").map_or_else(
+            || DEFAULT_OPENAI_SUMMARY_MODEL.to_owned(),
+            |raw| raw.trim().to_owned(),
+        );
+        if summary_model.chars().count() > 200 || summary_model.chars().any(char::is_whitespace) {
+            reader.problems.push(format!(
+                "OPENAI_SUMMARY_MODEL must be a model name like {DEFAULT_OPENAI_SUMMARY_MODEL}, not '{summary_model}'"
+            ));
+        }
         let openai_realtime_url = reader.url(
             "OPENAI_REALTIME_URL",
             DEFAULT_OPENAI_REALTIME_URL,
             &["ws", "wss"],
         );
+        let realtime_interface = match reader.optional("OPENAI_REALTIME_INTERFACE") {
+            None => Interface::Ga,
+            Some(raw) => Interface::parse(&raw).unwrap_or_else(|| {
+                reader.problems.push(format!(
+                    "OPENAI_REALTIME_INTERFACE must be 'ga' or 'beta', not '{raw}'"
+                ));
+                Interface::Ga
+            }),
+        };
+        let openai_connect_timeout = Duration::from_millis(read_number(
+            &mut reader,
+            "OPENAI_CONNECT_TIMEOUT_MS",
+            1..=60_000,
+            DEFAULT_OPENAI_CONNECT_TIMEOUT_MS,
+        ));
 
         let jwt_secret = reader.required(
             "JWT_SECRET",
@@ -387,6 +452,7 @@ impl Settings {
         };
         let login_limits = read_login_limits(&mut reader);
         let trust_forwarded_for = read_flag(&mut reader, "TRUST_FORWARDED_FOR");
+        let voice = read_voice(&mut reader);
         let cors_allowed_origins = match reader.optional("CORS_ALLOWED_ORIGINS") {
             None => Vec::new(),
             Some(raw) => parse_origins(&raw).unwrap_or_else(|problem| {
@@ -441,7 +507,10 @@ impl Settings {
             },
             openai: OpenAiSettings {
                 api_base: openai_api_base,
+                summary_model,
                 realtime_url: openai_realtime_url,
+                realtime_interface,
+                connect_timeout: openai_connect_timeout,
             },
             jwt_secret: SecretString::from(jwt_secret),
             encryption_key,
@@ -451,6 +520,7 @@ impl Settings {
             login_limits,
             trust_forwarded_for,
             cors_allowed_origins,
+            voice,
         })
     }
 }
@@ -504,6 +574,30 @@ fn read_login_limits<F: Fn(&str) -> Option<String>>(reader: &mut Reader<F>) -> L
         max_failures_per_address: u32::try_from(per_address)
             .unwrap_or(defaults.max_failures_per_address),
         window: Duration::from_secs(window),
+    }
+}
+
+fn read_voice<F: Fn(&str) -> Option<String>>(reader: &mut Reader<F>) -> VoiceSettings {
+    let max = read_number(
+        reader,
+        "AI_SESSION_MAX_SECS",
+        1..=3_600,
+        DEFAULT_AI_SESSION_MAX_SECS,
+    );
+    let lead = read_number(
+        reader,
+        "AI_SESSION_WRAP_UP_SECS",
+        0..=600,
+        DEFAULT_AI_SESSION_WRAP_UP_SECS.min(max.saturating_sub(1)),
+    );
+    if lead >= max {
+        reader.problems.push(format!(
+            "AI_SESSION_WRAP_UP_SECS ({lead}) must be shorter than AI_SESSION_MAX_SECS ({max})"
+        ));
+    }
+    VoiceSettings {
+        session_max: Duration::from_secs(max),
+        wrap_up_lead: Duration::from_secs(lead),
     }
 }
 

@@ -10,6 +10,9 @@
 //!   is set.
 //! - [`audit`]: one aggregate's full history replayed from the event store, with the state
 //!   after each event (`callassist audit call`, the call history of the REST API).
+//! - [`openai`]: the OpenAI Realtime API's wire protocol (the voice bridge's other side) and
+//!   the Responses API client that writes post-call summaries.
+//! - [`summarizer`]: after a call with the AI agent, asks OpenAI for a summary and records it.
 //! - [`vault`]: API keys sealed at rest (AEAD), with rotatable encryption keys.
 #![warn(missing_docs)]
 
@@ -18,7 +21,10 @@ pub mod audit;
 pub mod config;
 pub mod db;
 pub mod event_store;
+mod json_text;
+pub mod openai;
 pub mod relay;
+pub mod summarizer;
 pub mod telemetry;
 pub mod tokens;
 pub mod twilio;

@@ -19,6 +19,11 @@ pub(super) fn configure(config: &mut web::ServiceConfig) {
             .route("/status", web::post().to(status))
             .route("/recording", web::post().to(recording)),
     );
+    // The voice bridge's WebSocket; it checks Twilio's signature itself, before the upgrade.
+    config.route(
+        "/twilio/media-stream",
+        web::get().to(crate::voice::media_stream),
+    );
 }
 
 fn twiml(answer: &Answer, urls: &PublicUrls) -> HttpResponse {

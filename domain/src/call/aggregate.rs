@@ -16,6 +16,8 @@ use crate::values::{bounded_text, BusinessId, CallSid, CallerId, Money};
 
 const TEXT_MAX: usize = 10_000;
 const SHORT_MAX: usize = 200;
+/// A summary failure's reason may quote OpenAI's error message.
+const REASON_MAX: usize = 1_000;
 
 /// Where the call is (or was last, once it ended).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -102,6 +104,8 @@ pub struct Call {
     pub price: Option<Money>,
     /// Whether a summary was recorded.
     pub summarized: bool,
+    /// Whether the summariser gave up on this call.
+    pub summary_failed: bool,
 }
 
 /// The facts of a received call, as stored in the aggregate.
@@ -282,7 +286,38 @@ impl Call {
                     summary: bounded_text("summary", &summary, TEXT_MAX)?,
                 }])
             }
+            C::RecordSummaryFailure { reason } => {
+                self.require_received()?;
+                if self.end.is_none() {
+                    return Err(CallError::NotEnded);
+                }
+                if self.summarized {
+                    return Err(CallError::AlreadySummarized);
+                }
+                let reason = bounded_text("reason", &reason, REASON_MAX)?;
+                if self.summary_failed {
+                    // A summariser that crashed after recording the failure tries again.
+                    return Ok(vec![]);
+                }
+                Ok(vec![E::CallSummaryFailed { reason }])
+            }
+            C::Batch(commands) => self.decide_in_order(commands),
         }
+    }
+
+    /// `Batch`: each command is decided on the state the previous ones produced; the first
+    /// refusal refuses the whole batch.
+    fn decide_in_order(&self, commands: Vec<CallCommand>) -> Result<Vec<CallEvent>, CallError> {
+        let mut state = self.clone();
+        let mut events = Vec::new();
+        for command in commands {
+            let decided = state.decide(command)?;
+            for event in &decided {
+                state.apply(event.clone());
+            }
+            events.extend(decided);
+        }
+        Ok(events)
     }
 
     /// `Receive` and `Reject`: the first records the call; a retry with the same facts
@@ -464,6 +499,7 @@ impl Aggregate for Call {
             }
             E::CallCostRecorded { price } => self.price = Some(price),
             E::CallSummarized { .. } => self.summarized = true,
+            E::CallSummaryFailed { .. } => self.summary_failed = true,
         }
     }
 }

@@ -127,4 +127,15 @@ pub enum CallCommand {
         /// The summary text.
         summary: String,
     },
+    /// The post-call summary could not be made and will not be retried (OpenAI refused the
+    /// request, no key is configured, or it kept failing).
+    RecordSummaryFailure {
+        /// Why, e.g. `no OpenAI key` or `OpenAI answered 401: …`.
+        reason: String,
+    },
+    /// Several commands decided in order, each on the state the ones before it left, and
+    /// appended together or not at all. The voice bridge records what queued up while the
+    /// database was busy (session start, transcript segments, messages, session end) in one
+    /// append instead of one round trip each.
+    Batch(Vec<CallCommand>),
 }

@@ -189,6 +189,11 @@ pub enum CallEvent {
         /// The summary.
         summary: String,
     },
+    /// No summary will be made: the summariser gave up for good.
+    CallSummaryFailed {
+        /// Why.
+        reason: String,
+    },
 }
 
 impl DomainEvent for CallEvent {
@@ -210,6 +215,7 @@ impl DomainEvent for CallEvent {
             Self::CallEnded { .. } => "CallEnded",
             Self::CallCostRecorded { .. } => "CallCostRecorded",
             Self::CallSummarized { .. } => "CallSummarized",
+            Self::CallSummaryFailed { .. } => "CallSummaryFailed",
         }
         .to_owned()
     }

@@ -1127,6 +1127,108 @@ fn it_should_reject_a_summary_for_an_unknown_call() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// RecordSummaryFailure
+// ---------------------------------------------------------------------------------------------
+
+fn summary_failed(reason: &str) -> CallEvent {
+    CallEvent::CallSummaryFailed {
+        reason: reason.into(),
+    }
+}
+
+fn ended_ai_call() -> Vec<CallEvent> {
+    ai_session_running()
+        .into_iter()
+        .chain([ai_session_ended(), ended(FinalStatus::Completed)])
+        .collect()
+}
+
+#[test]
+fn it_should_record_that_the_summary_of_an_ended_call_failed() {
+    given(ended_ai_call())
+        .when(CallCommand::RecordSummaryFailure {
+            reason: " OpenAI answered 401: invalid key ".into(),
+        })
+        .then_expect_events(vec![summary_failed("OpenAI answered 401: invalid key")]);
+}
+
+#[test]
+fn it_should_reject_a_summary_failure_before_the_call_ended() {
+    given(ai_session_running())
+        .when(CallCommand::RecordSummaryFailure {
+            reason: "no OpenAI key".into(),
+        })
+        .then_expect_error(CallError::NotEnded);
+}
+
+#[test]
+fn it_should_reject_a_summary_failure_once_the_call_was_summarized() {
+    given(ended_ai_call())
+        .and(vec![CallEvent::CallSummarized {
+            summary: "Leaking sink.".into(),
+        }])
+        .when(CallCommand::RecordSummaryFailure {
+            reason: "no OpenAI key".into(),
+        })
+        .then_expect_error(CallError::AlreadySummarized);
+}
+
+#[test]
+fn it_should_record_a_summary_failure_once_and_append_nothing_when_it_is_repeated() {
+    given(ended_ai_call())
+        .and(vec![summary_failed("no OpenAI key")])
+        .when(CallCommand::RecordSummaryFailure {
+            reason: "OpenAI answered 401: invalid key".into(),
+        })
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn it_should_reject_a_blank_or_overlong_summary_failure_reason() {
+    for reason in ["  ".to_owned(), "x".repeat(1_001)] {
+        given(ended_ai_call())
+            .when(CallCommand::RecordSummaryFailure { reason })
+            .then_expect_error(CallError::Invalid(ValueError::BadText {
+                field: "reason",
+                max: 1_000,
+            }));
+    }
+}
+
+#[test]
+fn it_should_reject_a_summary_failure_for_an_unknown_call() {
+    given_nothing()
+        .when(CallCommand::RecordSummaryFailure {
+            reason: "no OpenAI key".into(),
+        })
+        .then_expect_error(CallError::NotFound);
+}
+
+#[test]
+fn it_should_still_accept_a_summary_after_a_failure_was_recorded() {
+    given(ended_ai_call())
+        .and(vec![summary_failed("OpenAI kept failing")])
+        .when(CallCommand::RecordSummary {
+            summary: "Leaking sink; call back.".into(),
+        })
+        .then_expect_events(vec![CallEvent::CallSummarized {
+            summary: "Leaking sink; call back.".into(),
+        }]);
+}
+
+#[test]
+fn it_should_fold_a_summary_failure_into_the_call_state() {
+    let call = state_after(
+        ended_ai_call()
+            .into_iter()
+            .chain([summary_failed("no OpenAI key")]),
+    );
+
+    assert!(call.summary_failed);
+    assert!(!call.summarized);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Twilio out of order: the end arrives while the owner's phone still rings
 // ---------------------------------------------------------------------------------------------
 
@@ -1348,6 +1450,9 @@ fn it_should_apply_every_event_twice_and_backwards_without_panicking() {
         CallEvent::CallSummarized {
             summary: "Call back.".into(),
         },
+        CallEvent::CallSummaryFailed {
+            reason: "no OpenAI key".into(),
+        },
     ];
     let backwards_twice: Vec<CallEvent> =
         all.iter().rev().chain(all.iter().rev()).cloned().collect();
@@ -1403,3 +1508,5 @@ fn it_should_remember_the_latest_route_with_what_the_answer_to_twilio_needs() {
         })
     );
 }
+
+mod batch;

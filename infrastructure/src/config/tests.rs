@@ -239,3 +239,123 @@ fn it_should_accept_only_bare_http_origins_for_cors() {
         assert!(problem.contains("CORS_ALLOWED_ORIGINS"), "{bad}: {problem}");
     }
 }
+
+#[test]
+fn it_should_default_to_the_ga_realtime_interface_and_a_three_second_connect_timeout() {
+    let settings = Settings::from_lookup(env(&complete())).unwrap();
+    assert_eq!(settings.openai.realtime_interface, Interface::Ga);
+    assert_eq!(
+        settings.openai.connect_timeout,
+        std::time::Duration::from_millis(3_000)
+    );
+}
+
+#[test]
+fn it_should_read_the_realtime_interface_and_connect_timeout() {
+    let mut vars = complete();
+    vars.extend([
+        ("OPENAI_REALTIME_INTERFACE", " Beta "),
+        ("OPENAI_CONNECT_TIMEOUT_MS", "750"),
+    ]);
+    let settings = Settings::from_lookup(env(&vars)).unwrap();
+    assert_eq!(settings.openai.realtime_interface, Interface::Beta);
+    assert_eq!(
+        settings.openai.connect_timeout,
+        std::time::Duration::from_millis(750)
+    );
+}
+
+#[test]
+fn it_should_name_a_malformed_realtime_interface_or_connect_timeout() {
+    for (name, bad) in [
+        ("OPENAI_REALTIME_INTERFACE", "v2"),
+        ("OPENAI_CONNECT_TIMEOUT_MS", "0"),
+        ("OPENAI_CONNECT_TIMEOUT_MS", "3s"),
+        ("OPENAI_CONNECT_TIMEOUT_MS", "600000"),
+    ] {
+        let mut vars = complete();
+        vars.push((name, bad));
+        let err = Settings::from_lookup(env(&vars)).unwrap_err();
+        assert_eq!(err.problems.len(), 1, "{name}={bad}: {err}");
+        assert!(err.problems[0].contains(name), "{name}={bad}: {err}");
+    }
+}
+
+#[test]
+fn it_should_ask_gpt_4o_mini_for_summaries_unless_told_otherwise() {
+    let default = Settings::from_lookup(env(&complete())).unwrap();
+    let mut vars = complete();
+    vars.push(("OPENAI_SUMMARY_MODEL", " gpt-4.1-mini "));
+    let chosen = Settings::from_lookup(env(&vars)).unwrap();
+
+    assert_eq!(default.openai.summary_model, "gpt-4o-mini");
+    assert_eq!(chosen.openai.summary_model, "gpt-4.1-mini");
+}
+
+#[test]
+fn it_should_name_a_malformed_summary_model() {
+    let mut vars = complete();
+    vars.push(("OPENAI_SUMMARY_MODEL", "gpt 4o mini"));
+
+    let err = Settings::from_lookup(env(&vars)).unwrap_err();
+
+    assert_eq!(err.problems.len(), 1, "{err}");
+    assert!(err.problems[0].contains("OPENAI_SUMMARY_MODEL"), "{err}");
+}
+
+#[test]
+fn it_should_limit_ai_sessions_to_a_minute_under_the_realtime_maximum_by_default() {
+    let settings = Settings::from_lookup(env(&complete())).unwrap();
+
+    assert_eq!(settings.voice.session_max, Duration::from_secs(59 * 60));
+    assert_eq!(settings.voice.wrap_up_lead, Duration::from_secs(60));
+}
+
+#[test]
+fn it_should_read_the_ai_session_limits() {
+    let mut vars = complete();
+    vars.extend([
+        ("AI_SESSION_MAX_SECS", "600"),
+        ("AI_SESSION_WRAP_UP_SECS", "30"),
+    ]);
+
+    let settings = Settings::from_lookup(env(&vars)).unwrap();
+
+    assert_eq!(settings.voice.session_max, Duration::from_secs(600));
+    assert_eq!(settings.voice.wrap_up_lead, Duration::from_secs(30));
+}
+
+#[test]
+fn it_should_name_malformed_ai_session_limits() {
+    for (pairs, named) in [
+        (vec![("AI_SESSION_MAX_SECS", "0")], "AI_SESSION_MAX_SECS"),
+        (vec![("AI_SESSION_MAX_SECS", "7200")], "AI_SESSION_MAX_SECS"),
+        (
+            vec![("AI_SESSION_WRAP_UP_SECS", "soon")],
+            "AI_SESSION_WRAP_UP_SECS",
+        ),
+        (
+            vec![
+                ("AI_SESSION_MAX_SECS", "30"),
+                ("AI_SESSION_WRAP_UP_SECS", "30"),
+            ],
+            "AI_SESSION_WRAP_UP_SECS",
+        ),
+    ] {
+        let mut vars = complete();
+        vars.extend(pairs.iter().copied());
+        let err = Settings::from_lookup(env(&vars)).unwrap_err();
+        assert_eq!(err.problems.len(), 1, "{pairs:?}: {err}");
+        assert!(err.problems[0].contains(named), "{pairs:?}: {err}");
+    }
+}
+
+#[test]
+fn it_should_shorten_the_default_wrap_up_for_a_short_session_limit() {
+    let mut vars = complete();
+    vars.push(("AI_SESSION_MAX_SECS", "20"));
+
+    let settings = Settings::from_lookup(env(&vars)).unwrap();
+
+    assert_eq!(settings.voice.wrap_up_lead, Duration::from_secs(19));
+}

@@ -20,6 +20,8 @@
 //! - `message` is the last `MessageTaken`, `messages_taken` counts them; `recording_*` and
 //!   `cost_*` are the latest `RecordingAvailable` and `CallCostRecorded`; `started_at` and
 //!   `ended_at` are the `received_at` of `CallReceived` and `CallEnded`.
+//! - `summary` is the `CallSummarized` text; a `CallSummaryFailed` leaves it null and shows, with
+//!   its reason, in the timeline only.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -276,6 +278,8 @@ impl CallState {
                 self.cost_currency = Some(price.currency);
             }
             E::CallSummarized { summary } => self.summary = Some(summary),
+            // Shown in the call's timeline (`call_events`); `summary` stays empty.
+            E::CallSummaryFailed { .. } => {}
         }
     }
 }
