@@ -141,10 +141,14 @@ pub enum DemoCommand {
 #[derive(Debug, Subcommand)]
 pub enum SimulateCommand {
     /// One call: the signed webhooks in Twilio's order (incoming, screening, dial result,
-    /// voicemail), then the status and recording callbacks; prints each request and answer.
+    /// voicemail), the AI agent's media stream (synthetic μ-law both ways, marks echoed as the
+    /// agent's audio "plays"), then the status and recording callbacks; prints each request and
+    /// answer, and a summary of what the server recorded.
     ///
     /// Signs with TWILIO_AUTH_TOKEN (and TWILIO_ACCOUNT_SID), as the server checks them; run
-    /// `callassist demo seed` first for a number that rings somewhere.
+    /// `callassist demo seed` first for a number that rings somewhere (its agent is the
+    /// built-in demo agent: no OpenAI key needed). Reads the call's events back from
+    /// DATABASE_URL when it is set.
     Call {
         /// The number called (one of ours, e.g. the demo number).
         #[arg(long)]
@@ -158,6 +162,10 @@ pub enum SimulateCommand {
         /// The server to call (default: PUBLIC_BASE_URL, else http:// + BIND).
         #[arg(long)]
         server: Option<String>,
+        /// The longest the AI agent's media stream runs before the caller hangs up; 0 closes
+        /// the stream at once (Twilio then goes on to voicemail).
+        #[arg(long, default_value_t = 20, value_name = "SECONDS")]
+        ai_seconds: u64,
     },
 }
 
@@ -209,7 +217,8 @@ pub fn run(cli: Cli) -> ExitCode {
                 from,
                 owner,
                 server,
-            }) => simulate_call(to, from, owner, server).await,
+                ai_seconds,
+            }) => simulate_call(to, from, owner, server, ai_seconds).await,
         }
     });
     match outcome {
@@ -271,6 +280,7 @@ async fn simulate_call(
     from: String,
     owner: OwnerBehaviour,
     server: Option<String>,
+    ai_seconds: u64,
 ) -> anyhow::Result<()> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     let auth_token = var("TWILIO_AUTH_TOKEN").ok_or_else(|| {
@@ -290,6 +300,8 @@ async fn simulate_call(
         to,
         from,
         owner,
+        ai_seconds,
+        database_url: DatabaseSettings::from_env().ok().map(|db| db.url),
     }
     .run()
     .await

@@ -95,7 +95,7 @@ pub async fn seed(stores: &Stores) -> Result<DemoSeed, DemoError> {
                 .as_ref()
                 .map(|a| a.api_key.clone())
                 .or(Some(SealedSecret {
-                    key_id: "demo".into(),
+                    key_id: crate::voice::demo_agent::DEMO_KEY_ID.into(),
                     ciphertext: String::new(),
                     last_four: "none".into(),
                 })),

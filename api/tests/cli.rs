@@ -307,6 +307,9 @@ fn it_should_seed_the_demo_idempotently_and_simulate_a_call_against_a_running_se
             "busy",
             "--server",
             &server.base,
+            // No AI conversation: the stream closes at once and Twilio goes on to voicemail.
+            "--ai-seconds",
+            "0",
         ],
         &as_refs(&env),
     )
@@ -544,4 +547,155 @@ fn it_should_create_the_first_admin_from_the_command_line_only_once_and_only_wit
             "every change to a user is logged"
         );
     });
+}
+
+/// A stand-in for Twilio's REST API: answers every request with a call resource, and passes on
+/// each request's first line and body.
+fn fake_twilio_rest() -> (String, std::sync::mpsc::Receiver<(String, String)>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (requests_tx, requests) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = Vec::new();
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                head.push(std::mem::take(&mut line));
+            }
+            let length = head
+                .iter()
+                .find_map(|h| {
+                    let (name, value) = h.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap_or_default();
+            let request_line = head.first().cloned().unwrap_or_default();
+            let answer = r#"{"sid":"CA00000000000000000000000000000000","status":"completed","duration":"5","price":null,"price_unit":"USD"}"#;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+            let _ = requests_tx.send((
+                request_line.trim().to_owned(),
+                String::from_utf8_lossy(&body).into_owned(),
+            ));
+        }
+    });
+    (base, requests)
+}
+
+#[test]
+fn it_should_simulate_an_ai_call_end_to_end_with_the_built_in_demo_agent() {
+    let url = fresh_database_url();
+    let (twilio_rest, rest_requests) = fake_twilio_rest();
+    let mut env = server_env(&url);
+    env.push(("TWILIO_API_BASE", twilio_rest));
+    let seeded = callassist(&["demo", "seed"], &as_refs(&env))
+        .output()
+        .unwrap();
+    assert!(seeded.status.success());
+    let mut server = start_server(&env);
+
+    let simulated = callassist(
+        &[
+            "simulate",
+            "call",
+            "--to",
+            "+15555550100",
+            "--owner",
+            "no-answer",
+            "--server",
+            &server.base,
+        ],
+        &as_refs(&env),
+    )
+    .output()
+    .unwrap();
+    Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    server.child.wait().unwrap();
+    let logs: Vec<String> = server
+        .seen
+        .drain(..)
+        .chain(server.lines.try_iter())
+        .collect();
+
+    let out = String::from_utf8_lossy(&simulated.stdout);
+    assert!(
+        simulated.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&simulated.stderr)
+    );
+    for expected in [
+        "DialCallStatus=no-answer",
+        "→ WebSocket ",
+        "← agent audio: 1.50 s",
+        "→ marks echoed",
+        "(the caller speaks",
+        "← the server closed the media stream",
+        "→ POST /twilio/voice/status",
+        "message taken: \"This was a demo call",
+        "answered by the built-in demo agent (no OpenAI key configured)",
+    ] {
+        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+    }
+    assert!(
+        !out.contains("← 403"),
+        "the handshake was signed right: {out}"
+    );
+    assert!(
+        !out.contains("POST /twilio/voice/voicemail"),
+        "the agent took the call: {out}"
+    );
+    assert!(
+        logs.iter()
+            .any(|line| line.contains("the built-in demo agent answers this call")),
+        "the server says who answers: {logs:?}"
+    );
+    let sid = out
+        .split("(CallSid ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .expect("the simulator names the call");
+    let hang_up = rest_requests
+        .try_iter()
+        .find(|(line, _)| line.contains(&format!("/Calls/{sid}.json")))
+        .expect("the agent's end_call hung the call up through Twilio's REST API");
+    assert!(hang_up.0.starts_with("POST "), "{hang_up:?}");
+    assert_eq!(hang_up.1, "Status=completed");
+    let audit = callassist(&["audit", "call", sid, "--json"], &as_refs(&env))
+        .output()
+        .unwrap();
+    let history: serde_json::Value =
+        serde_json::from_slice(&audit.stdout).expect("--json prints only JSON");
+    let types: Vec<&str> = history["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap())
+        .collect();
+    let position = |kind: &str| {
+        types
+            .iter()
+            .position(|t| *t == kind)
+            .unwrap_or_else(|| panic!("no {kind} in {types:?}"))
+    };
+    assert!(position("CallRoutedToAi") < position("AiSessionStarted"));
+    assert!(position("AiSessionStarted") < position("TranscriptSegmentRecorded"));
+    assert!(position("TranscriptSegmentRecorded") < position("MessageTaken"));
+    assert!(position("MessageTaken") < position("AiSessionEnded"));
+    assert!(position("AiSessionEnded") < position("CallEnded"));
+    let started = &history["entries"][position("AiSessionStarted")]["event"]["AiSessionStarted"];
+    assert_eq!(started["model"], "demo");
+    let ended = &history["entries"][position("AiSessionEnded")]["event"]["AiSessionEnded"];
+    assert_eq!(ended["reason"], "agent ended the call");
 }

@@ -11,8 +11,11 @@
 //!   for one call.
 //! - [`recorder`]: the call's facts, appended off the audio path. [`sessions`]: how many
 //!   streams are live.
+//! - [`demo_agent`]: the built-in scripted Realtime server that answers instead of OpenAI for a
+//!   business whose agent key is the demo placeholder (`callassist demo seed`).
 
 pub mod bridge;
+pub mod demo_agent;
 pub mod instructions;
 pub mod playback;
 pub mod recorder;

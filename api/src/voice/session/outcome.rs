@@ -9,7 +9,7 @@ use domain::call::CallCommand;
 use domain::routing::RouteReason;
 use domain::values::CallSid;
 use futures::{Sink, SinkExt, Stream};
-use infrastructure::openai::realtime::{self, RealtimeError, SessionConfig};
+use infrastructure::openai::realtime::{self, Interface, RealtimeError, SessionConfig};
 use infrastructure::twilio::media::StreamStart;
 use tokio::time::Instant;
 
@@ -18,7 +18,7 @@ use super::prepare::Prepared;
 use crate::call_flow::Answer;
 use crate::voice::bridge::{Bridge, Ending, Failure, Plan, Sides, SESSION_CANCELS_ON_SPEECH};
 use crate::voice::recorder::{Entry, Journal};
-use crate::voice::{instructions, openai_socket, tools, VoiceBridge};
+use crate::voice::{demo_agent, instructions, openai_socket, tools, VoiceBridge};
 
 /// Opens the session and runs the bridge until it ends, then carries out the ending.
 pub(super) async fn converse<TI, TE, TO>(
@@ -37,13 +37,16 @@ pub(super) async fn converse<TI, TE, TO>(
 {
     let settings = &bridge.settings;
     let business_name = Some(prepared.business.name.clone());
-    let url = realtime::realtime_url(&settings.realtime_url, &prepared.agent.model);
-    let connected = realtime::connect(
-        &url,
-        &prepared.api_key,
-        settings.interface,
-        settings.connect_timeout,
-    );
+    // The demo agent speaks GA and reports its own model.
+    let (url, interface, model) = match &prepared.demo_agent {
+        Some(url) => (url.clone(), Interface::Ga, demo_agent::MODEL.to_owned()),
+        None => (
+            realtime::realtime_url(&settings.realtime_url, &prepared.agent.model),
+            settings.interface,
+            prepared.agent.model.clone(),
+        ),
+    };
+    let connected = realtime::connect(&url, &prepared.api_key, interface, settings.connect_timeout);
     let socket = match connected.await {
         Ok(socket) => socket,
         Err(err) => {
@@ -61,7 +64,7 @@ pub(super) async fn converse<TI, TE, TO>(
     };
     let (mut openai_out, openai_in) = openai_socket(socket);
     let config = SessionConfig {
-        model: prepared.agent.model.clone(),
+        model: model.clone(),
         voice: prepared.agent.voice.clone(),
         instructions: instructions::for_call(
             &prepared.business,
@@ -70,7 +73,7 @@ pub(super) async fn converse<TI, TE, TO>(
         ),
         tools: tools::definitions(prepared.business.owner_phone.is_some()),
     };
-    let update = realtime::session_update(&config, settings.interface);
+    let update = realtime::session_update(&config, interface);
     if let Err(err) = openai_out.send(update).await {
         let failure = Failure {
             kind: "connect_failed",
@@ -80,13 +83,13 @@ pub(super) async fn converse<TI, TE, TO>(
         return;
     }
     journal.record(CallCommand::StartAiSession {
-        model: prepared.agent.model.clone(),
+        model: model.clone(),
         voice: prepared.agent.voice.clone(),
     });
-    tracing::info!(model = %prepared.agent.model, voice = %prepared.agent.voice, "AI session started");
+    tracing::info!(%model, voice = %prepared.agent.voice, "AI session started");
     let plan = Plan {
         stream_sid: start.stream_sid.clone(),
-        interface: settings.interface,
+        interface,
         limits: settings.limits,
         can_transfer: prepared.business.owner_phone.is_some(),
         cancel_on_barge_in: !SESSION_CANCELS_ON_SPEECH,

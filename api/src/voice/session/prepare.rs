@@ -6,15 +6,18 @@ use domain::call::{AiSession, CallLeg};
 use domain::values::CallSid;
 use infrastructure::twilio::media::StreamStart;
 use secrecy::SecretString;
+use url::Url;
 
 use crate::voice::bridge::Failure;
-use crate::voice::VoiceBridge;
+use crate::voice::{demo_agent, VoiceBridge};
 
 /// The call, its business and agent, ready for a session.
 pub(super) struct Prepared {
     pub(super) business: Business,
     pub(super) agent: AgentConfig,
     pub(super) api_key: SecretString,
+    /// The built-in demo agent's URL when it answers instead of OpenAI (the demo placeholder key).
+    pub(super) demo_agent: Option<Url>,
     /// The number the caller dialled (the caller id a transfer shows the owner).
     pub(super) dialled: String,
 }
@@ -94,6 +97,17 @@ pub(super) async fn prepare(
     let Some(agent) = business.agent.clone().filter(|agent| agent.enabled) else {
         return Err(failed(name, "the business has no enabled agent"));
     };
+    if demo_agent::is_placeholder(&agent.api_key) {
+        let url = demo_agent::url().map_err(|err| failed(name.clone(), &err.to_string()))?;
+        tracing::info!(%url, "no OpenAI key is configured (the demo placeholder): the built-in demo agent answers this call");
+        return Ok(Prepared {
+            business,
+            agent,
+            api_key: SecretString::from(demo_agent::DEMO_KEY_ID),
+            demo_agent: Some(url),
+            dialled: received.to,
+        });
+    }
     let api_key = bridge
         .vault
         .open(business_id, &agent.api_key)
@@ -107,6 +121,7 @@ pub(super) async fn prepare(
         business,
         agent,
         api_key,
+        demo_agent: None,
         dialled: received.to,
     })
 }

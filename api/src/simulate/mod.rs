@@ -1,15 +1,22 @@
 //! `callassist simulate call`: plays Twilio's part against a running server — the signed
-//! webhooks of one call in Twilio's order, then its status and recording callbacks — and prints
-//! every request and answer, so anyone can watch the routing without a Twilio account.
+//! webhooks of one call in Twilio's order, the media stream of a call the AI agent takes
+//! (`media`), then its status and recording callbacks — and prints every request and answer,
+//! so anyone can watch the routing, and an AI call end to end, without a Twilio account. After
+//! the call it prints what the server recorded (`summary`).
+
+mod ai_call;
+mod media;
+mod summary;
+mod twiml;
 
 use std::fmt;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use infrastructure::twilio::signature::{Algorithm, Body, Signer};
-use quick_xml::events::Event;
-use quick_xml::Reader;
 use secrecy::SecretString;
+
+use twiml::{gather_action, steps, Step};
 
 /// What the owner does when the phone rings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -38,24 +45,11 @@ pub struct Simulation {
     pub from: String,
     /// What the owner does.
     pub owner: OwnerBehaviour,
-}
-
-/// The verbs of a TwiML answer that move a call on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Step {
-    Dial {
-        action: String,
-        owner: String,
-        screen: Option<String>,
-    },
-    Stream {
-        url: String,
-    },
-    Record {
-        action: String,
-        status_callback: Option<String>,
-    },
-    Hangup,
+    /// The longest the AI agent's media stream runs before the caller hangs up (0: the stream
+    /// closes at once, and Twilio goes on with the verbs after `</Connect>`).
+    pub ai_seconds: u64,
+    /// The event store the server writes (`DATABASE_URL`), read back for the summary.
+    pub database_url: Option<SecretString>,
 }
 
 impl fmt::Display for OwnerBehaviour {
@@ -106,14 +100,28 @@ impl Simulation {
             self.from, self.to, self.owner
         );
 
+        let log = self.event_log().await;
         let mut answer = post(
             self.url("/twilio/voice/incoming"),
             call(&[("CallStatus", "ringing")]),
         )
         .await?;
         let mut talked_secs = 0;
+        let mut stream = None;
         loop {
             let steps = steps(&answer)?;
+            if let Some(Step::Stream { url, parameters }) = steps.first() {
+                let (report, go_on) = self
+                    .stream(url, parameters, &call_sid, &signer, log.as_ref())
+                    .await?;
+                if let Some(report) = &report {
+                    talked_secs += report.lasted.as_secs();
+                }
+                stream = report;
+                if !go_on {
+                    break;
+                }
+            }
             let Some(step) = steps
                 .iter()
                 .find(|s| !matches!(s, Step::Stream { .. }))
@@ -121,9 +129,6 @@ impl Simulation {
             else {
                 break;
             };
-            if let Some(Step::Stream { url }) = steps.first() {
-                println!("   (Twilio would now stream the call's audio to {url}; the voice bridge arrives with a later\n    issue, so the simulated stream closes and Twilio goes on with the verbs after </Connect>.)\n");
-            }
             match step {
                 Step::Dial {
                     action,
@@ -237,7 +242,18 @@ impl Simulation {
             ]),
         )
         .await?;
-        println!("The call is over. Its history: callassist audit call {call_sid} (arrives with the read side).");
+        let facts = match &log {
+            Some(log) => log.facts(&call_sid).await,
+            None => None,
+        };
+        println!("The call is over.");
+        for line in summary::lines(stream.as_ref(), facts.as_ref()) {
+            println!("{line}");
+        }
+        println!("Its history: callassist audit call {call_sid}");
+        if let Some(log) = log {
+            log.close().await;
+        }
         Ok(())
     }
 
@@ -302,81 +318,5 @@ fn random_sid(prefix: &str) -> String {
     format!("{prefix}{}", uuid::Uuid::new_v4().simple())
 }
 
-/// The call-moving verbs of a TwiML document, in order.
-fn steps(twiml: &str) -> anyhow::Result<Vec<Step>> {
-    let mut reader = Reader::from_str(twiml);
-    let mut steps = Vec::new();
-    let mut dial: Option<(String, Option<String>)> = None;
-    let mut in_number = false;
-    loop {
-        match reader
-            .read_event()
-            .context("the server's answer is not valid TwiML")?
-        {
-            Event::Start(tag) | Event::Empty(tag) => {
-                let attr = |name: &str| -> Option<String> {
-                    tag.attributes()
-                        .flatten()
-                        .find(|a| a.key.as_ref() == name.as_bytes())
-                        .and_then(|a| a.unescape_value().ok().map(|v| v.into_owned()))
-                };
-                match tag.name().as_ref() {
-                    b"Dial" => dial = Some((attr("action").unwrap_or_default(), None)),
-                    b"Number" => {
-                        in_number = true;
-                        if let Some((_, screen)) = dial.as_mut() {
-                            *screen = attr("url");
-                        }
-                    }
-                    b"Stream" => steps.push(Step::Stream {
-                        url: attr("url").unwrap_or_default(),
-                    }),
-                    b"Record" => steps.push(Step::Record {
-                        action: attr("action").unwrap_or_default(),
-                        status_callback: attr("recordingStatusCallback"),
-                    }),
-                    b"Hangup" => steps.push(Step::Hangup),
-                    _ => {}
-                }
-            }
-            Event::Text(text) if in_number => {
-                if let Some((action, screen)) = dial.take() {
-                    let owner = text
-                        .decode()
-                        .map(|t| t.trim().to_owned())
-                        .unwrap_or_default();
-                    steps.push(Step::Dial {
-                        action,
-                        owner,
-                        screen,
-                    });
-                }
-            }
-            Event::End(tag) if tag.name().as_ref() == b"Number" => in_number = false,
-            Event::Eof => break,
-            _ => {}
-        }
-    }
-    Ok(steps)
-}
-
-/// The `<Gather action>` of a TwiML document, if any.
-fn gather_action(twiml: &str) -> anyhow::Result<Option<String>> {
-    let mut reader = Reader::from_str(twiml);
-    loop {
-        match reader
-            .read_event()
-            .context("the server's answer is not valid TwiML")?
-        {
-            Event::Start(tag) | Event::Empty(tag) if tag.name().as_ref() == b"Gather" => {
-                return Ok(tag
-                    .attributes()
-                    .flatten()
-                    .find(|a| a.key.as_ref() == b"action")
-                    .and_then(|a| a.unescape_value().ok().map(|v| v.into_owned())));
-            }
-            Event::Eof => return Ok(None),
-            _ => {}
-        }
-    }
-}
+#[cfg(test)]
+mod tests;
