@@ -4,8 +4,12 @@
 //! The bridge queues commands on a channel without waiting; this task appends whatever queued
 //! up meanwhile as one `Batch` command (one round trip for a burst of transcript segments). A
 //! batch the call refuses is retried one command at a time, so one stale fact (a session start
-//! the call already has) does not lose the others; an unavailable store is retried a few times
-//! with a pause. The task ends once every sender is gone and the queue is written.
+//! the call already has) does not lose the others. While the store is unavailable (a database
+//! restart, a failover) the recorder holds the call's facts — the batch it is writing and all
+//! that queue up behind it — and keeps trying, pausing up to [`MAX_PAUSE`] between tries, until
+//! the store is back; the call goes on meanwhile. The task ends once every sender is gone and
+//! the queue is written. Facts held in memory are lost only if the process itself stops before
+//! the store comes back.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -20,10 +24,13 @@ use tokio::sync::mpsc;
 
 /// Most commands appended in one batch.
 const MAX_BATCH: usize = 64;
-/// Tries of one append while the store is unavailable.
-const ATTEMPTS: u32 = 4;
-/// Pause after the first failed try; doubles with each further one.
+/// Pause after the first failed try; doubles with each further one up to [`MAX_PAUSE`].
 const FIRST_PAUSE: Duration = Duration::from_millis(100);
+/// Longest pause between two tries while the store is unavailable.
+pub const MAX_PAUSE: Duration = Duration::from_secs(5);
+/// While the store stays unavailable, an error is logged every this many tries (once a minute
+/// at [`MAX_PAUSE`]).
+const LOG_EVERY: u32 = 12;
 
 /// One fact for the call, with why it is recorded when that is worth keeping.
 #[derive(Debug, Clone, PartialEq)]
@@ -146,7 +153,13 @@ pub async fn run<S: CallStore>(
             },
         };
         if first.reason.is_some() {
-            write_one(&store, first.command, metadata(first.reason.as_deref())).await;
+            write_one(
+                &store,
+                first.command,
+                metadata(first.reason.as_deref()),
+                &queue,
+            )
+            .await;
             continue;
         }
         let mut batch = vec![first.command];
@@ -162,35 +175,35 @@ pub async fn run<S: CallStore>(
         }
         if batch.len() == 1 {
             for command in batch {
-                write_one(&store, command, metadata(None)).await;
+                write_one(&store, command, metadata(None), &queue).await;
             }
             continue;
         }
-        match with_retries(&store, CallCommand::Batch(batch.clone()), metadata(None)).await {
-            Ok(()) => {}
-            Err(AppendError::Rejected(refusal)) => {
-                tracing::debug!(%refusal, "batch refused; recording its commands one by one");
-                for command in batch {
-                    write_one(&store, command, metadata(None)).await;
-                }
-            }
-            Err(AppendError::Unavailable(why)) => {
-                tracing::error!(error = %why, lost = batch.len(), "the event store is unavailable; the call's facts are lost");
+        if let Err(refusal) = until_stored(
+            &store,
+            CallCommand::Batch(batch.clone()),
+            metadata(None),
+            &queue,
+        )
+        .await
+        {
+            tracing::debug!(%refusal, "batch refused; recording its commands one by one");
+            for command in batch {
+                write_one(&store, command, metadata(None), &queue).await;
             }
         }
     }
 }
 
-async fn write_one<S: CallStore>(store: &S, command: CallCommand, metadata: CommandMetadata) {
+async fn write_one<S: CallStore>(
+    store: &S,
+    command: CallCommand,
+    metadata: CommandMetadata,
+    queue: &mpsc::UnboundedReceiver<Entry>,
+) {
     let what = kind(&command);
-    match with_retries(store, command, metadata).await {
-        Ok(()) => {}
-        Err(AppendError::Rejected(refusal)) => {
-            tracing::warn!(%refusal, command = what, "the call refused a fact of the voice bridge");
-        }
-        Err(AppendError::Unavailable(why)) => {
-            tracing::error!(error = %why, command = what, "the event store is unavailable; fact lost");
-        }
+    if let Err(refusal) = until_stored(store, command, metadata, queue).await {
+        tracing::warn!(%refusal, command = what, "the call refused a fact of the voice bridge");
     }
 }
 
@@ -208,22 +221,39 @@ fn kind(command: &CallCommand) -> &'static str {
     }
 }
 
-async fn with_retries<S: CallStore>(
+/// Appends `command`, trying again for as long as the store is unavailable; returns the
+/// call's refusal if it refuses it. `queue` is only read for how many facts wait behind it.
+async fn until_stored<S: CallStore>(
     store: &S,
     command: CallCommand,
     metadata: CommandMetadata,
-) -> Result<(), AppendError> {
+    queue: &mpsc::UnboundedReceiver<Entry>,
+) -> Result<(), CallError> {
     let mut pause = FIRST_PAUSE;
-    let mut attempt = 1;
+    let mut attempt: u32 = 1;
     loop {
         match store.append(command.clone(), metadata.clone()).await {
-            Err(AppendError::Unavailable(why)) if attempt < ATTEMPTS => {
-                tracing::warn!(error = %why, attempt, "the event store failed; trying again");
-                tokio::time::sleep(pause).await;
-                pause *= 2;
-                attempt += 1;
+            Ok(()) => {
+                if attempt > 1 {
+                    tracing::info!(
+                        attempt,
+                        "the event store is back; the held facts are recorded"
+                    );
+                }
+                return Ok(());
             }
-            outcome => return outcome,
+            Err(AppendError::Rejected(refusal)) => return Err(refusal),
+            Err(AppendError::Unavailable(why)) => {
+                let waiting = queue.len();
+                if attempt == 1 {
+                    tracing::warn!(error = %why, waiting, "the event store failed; holding the call's facts and trying again");
+                } else if attempt.is_multiple_of(LOG_EVERY) {
+                    tracing::error!(error = %why, attempt, waiting, "the event store is still unavailable; still holding the call's facts");
+                }
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(MAX_PAUSE);
+                attempt = attempt.saturating_add(1);
+            }
         }
     }
 }

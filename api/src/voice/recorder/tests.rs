@@ -148,21 +148,39 @@ async fn it_should_retry_while_the_store_is_unavailable() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn it_should_give_up_after_a_few_tries_and_go_on_with_the_next_facts() {
+async fn it_should_hold_every_fact_until_a_store_that_was_down_for_minutes_is_back() {
+    // Ten minutes of failures at most one try per MAX_PAUSE: more than a hundred failed tries.
     let store = Arc::new(FakeStore {
-        failures: Mutex::new(ATTEMPTS),
+        failures: Mutex::new(150),
         ..FakeStore::default()
     });
     let (journal, queue) = Journal::channel();
     let recorder = tokio::spawn(run(store.clone(), sid(), "MZ1".into(), queue));
-    journal.record(said("lost", 1));
-    tokio::time::sleep(Duration::from_secs(5)).await;
-
-    journal.record(said("kept", 2));
+    journal.record(start());
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    journal.record(said("Hello", 10));
+    journal.record(said("Bye", 20));
     drop(journal);
-    recorder.await.unwrap();
 
-    let appended = store.appended.lock().unwrap();
-    assert_eq!(appended.len(), 1);
-    assert_eq!(appended[0].0, said("kept", 2));
+    tokio::time::timeout(Duration::from_secs(3_600), recorder)
+        .await
+        .expect("the recorder finishes once the store is back")
+        .unwrap();
+
+    assert_eq!(*store.failures.lock().unwrap(), 0);
+    let appended: Vec<_> = store
+        .appended
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(command, _)| command.clone())
+        .collect();
+    assert_eq!(
+        appended,
+        vec![
+            start(),
+            CallCommand::Batch(vec![said("Hello", 10), said("Bye", 20)])
+        ],
+        "nothing lost, in order"
+    );
 }
