@@ -7,11 +7,19 @@
 //! what was played — the latest Twilio timestamp minus the one at which the item's first audio
 //! was sent, never more than the audio sent — and the marks are forgotten (Twilio's `clear`
 //! drops the rest). Pure bookkeeping, no I/O: the bridge acts on what it returns.
+//!
+//! A mark follows every [`MARK_EVERY_MS`] of audio, not every chunk: OpenAI may send 20 ms
+//! deltas, and a mark per delta would double the messages both ways (each echo is a read and a
+//! parse). The cut does not depend on marks (it comes from Twilio's clock), so coarser marks
+//! only make "has everything played" known up to that much later. When an item's audio ends, the
+//! bridge asks for a mark after whatever is not marked yet ([`Playback::audio_paused`]).
 
 use std::collections::{HashMap, VecDeque};
 
 /// μ-law at 8 kHz: one byte per sample, eight bytes per millisecond.
 const BYTES_PER_MS: u64 = 8;
+/// The least audio between two marks while the agent keeps speaking.
+pub const MARK_EVERY_MS: u64 = 100;
 
 /// Where to cut the agent's item after a barge-in: `conversation.item.truncate`'s arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +46,8 @@ pub struct Playback {
     latest_twilio_ms: u64,
     playing: Option<Playing>,
     pending_marks: VecDeque<String>,
+    /// Audio sent after the last mark.
+    unmarked_bytes: u64,
     marks_sent: u64,
     /// Items cut by a barge-in, with the milliseconds heard: their late audio is dropped and
     /// their transcript shortened.
@@ -61,8 +71,9 @@ impl Playback {
     }
 
     /// An audio chunk of `bytes` μ-law bytes of `item_id` is sent to Twilio; returns the name
-    /// of the mark to send after it (unique within the call).
-    pub fn agent_audio(&mut self, item_id: &str, bytes: u64) -> String {
+    /// of the mark to send after it (unique within the call) once [`MARK_EVERY_MS`] of audio
+    /// went unmarked, `None` before.
+    pub fn agent_audio(&mut self, item_id: &str, bytes: u64) -> Option<String> {
         match &mut self.playing {
             Some(playing) if playing.item_id == item_id => playing.bytes_sent += bytes,
             _ => {
@@ -73,6 +84,18 @@ impl Playback {
                 });
             }
         }
+        self.unmarked_bytes += bytes;
+        (self.unmarked_bytes >= MARK_EVERY_MS * BYTES_PER_MS).then(|| self.new_mark())
+    }
+
+    /// The agent's audio stopped for now (its item's audio or its response is done): the mark
+    /// to send after the audio not marked yet, if there is any.
+    pub fn audio_paused(&mut self) -> Option<String> {
+        (self.unmarked_bytes > 0).then(|| self.new_mark())
+    }
+
+    fn new_mark(&mut self) -> String {
+        self.unmarked_bytes = 0;
         self.marks_sent += 1;
         let name = format!("a{}", self.marks_sent);
         self.pending_marks.push_back(name.clone());
@@ -98,7 +121,7 @@ impl Playback {
 
     /// Whether audio sent to Twilio has not been heard yet.
     pub fn is_playing(&self) -> bool {
-        !self.pending_marks.is_empty()
+        !self.pending_marks.is_empty() || self.unmarked_bytes > 0
     }
 
     /// Whether `item_id` was cut by a barge-in (its late audio must not be played).
@@ -112,13 +135,14 @@ impl Playback {
     }
 
     /// The caller started speaking. With audio still pending: where to cut the playing item,
-    /// and the pending marks are forgotten (the caller of this sends Twilio `clear`). Without:
+    /// and the pending marks (and the audio not marked yet) are forgotten (the caller of this sends Twilio `clear`). Without:
     /// `None`, nothing to interrupt.
     pub fn barge_in(&mut self) -> Option<Truncation> {
-        if self.pending_marks.is_empty() {
+        if !self.is_playing() {
             return None;
         }
         self.pending_marks.clear();
+        self.unmarked_bytes = 0;
         let playing = self.playing.take()?;
         let played = self.latest_twilio_ms.saturating_sub(playing.started_at_ms);
         let audio_end_ms = played.min(playing.bytes_sent / BYTES_PER_MS);

@@ -70,9 +70,9 @@ where
             Err(err) => {
                 self.state.bad_events += 1;
                 if self.state.bad_events == 1 {
-                    tracing::warn!(error = %err, "skipping an unreadable OpenAI event");
+                    tracing::warn!(parent: &self.span, error = %err, "skipping an unreadable OpenAI event");
                 } else {
-                    tracing::debug!(error = %err, "skipping an unreadable OpenAI event");
+                    tracing::debug!(parent: &self.span, error = %err, "skipping an unreadable OpenAI event");
                 }
                 return Ok(());
             }
@@ -118,7 +118,7 @@ where
                 Ok(())
             }
             ServerEvent::CallerTranscriptFailed { item_id } => {
-                tracing::debug!(%item_id, "the caller's speech could not be transcribed");
+                tracing::debug!(parent: &self.span, %item_id, "the caller's speech could not be transcribed");
                 self.state.caller_speech.remove(&item_id);
                 Ok(())
             }
@@ -138,13 +138,17 @@ where
                 self.function_call(&call_id, name.as_deref(), &arguments)
                     .await
             }
-            ServerEvent::ResponseDone { response_id, .. } => self.response_done(&response_id).await,
+            ServerEvent::AudioDone { .. } => self.mark_pause().await,
+            ServerEvent::ResponseDone { response_id, .. } => {
+                self.mark_pause().await?;
+                self.response_done(&response_id).await
+            }
             ServerEvent::Error {
                 kind: ErrorKind::Fatal,
                 code,
                 message,
             } => {
-                tracing::warn!(code = ?code, %message, "OpenAI ended the session with an error");
+                tracing::warn!(parent: &self.span, code = ?code, %message, "OpenAI ended the session with an error");
                 let code = code.unwrap_or_else(|| "unknown".to_owned());
                 Err(Ending::voicemail(
                     "openai_error",
@@ -156,7 +160,7 @@ where
                 code,
                 message,
             } => {
-                tracing::info!(code = ?code, %message, "OpenAI refused one event; going on");
+                tracing::info!(parent: &self.span, code = ?code, %message, "OpenAI refused one event; going on");
                 if code.as_deref() == Some("conversation_already_has_active_response") {
                     // Our response.create lost a race with the server's own response.
                     let responses = &mut self.state.responses;
@@ -168,7 +172,6 @@ where
             ServerEvent::SessionCreated
             | ServerEvent::SessionUpdated
             | ServerEvent::SpeechStopped
-            | ServerEvent::AudioDone { .. }
             | ServerEvent::OutputItemAdded { .. }
             | ServerEvent::Other(_) => Ok(()),
         }
@@ -181,7 +184,7 @@ where
         let Some(cut) = self.state.playback.barge_in() else {
             return Ok(());
         };
-        tracing::debug!(item_id = %cut.item_id, audio_end_ms = cut.audio_end_ms, "barge-in");
+        tracing::debug!(parent: &self.span, item_id = %cut.item_id, audio_end_ms = cut.audio_end_ms, "barge-in");
         self.send_twilio(media::clear(&self.plan.stream_sid))
             .await?;
         self.send_openai(realtime::truncate(&cut.item_id, 0, cut.audio_end_ms))
@@ -239,7 +242,7 @@ where
                 tools::succeeded()
             }
             Err(err) => {
-                tracing::info!(error = %err, "the agent called a tool wrongly");
+                tracing::info!(parent: &self.span, error = %err, "the agent called a tool wrongly");
                 tools::failed(&err)
             }
         };
@@ -253,7 +256,7 @@ where
         if self.state.closing.is_some() {
             return;
         }
-        tracing::info!(?ending, "the agent is closing the call");
+        tracing::info!(parent: &self.span, ?ending, "the agent is closing the call");
         self.state.closing = Some(Closing {
             ending,
             deadline: Instant::now() + self.plan.limits.goodbye_timeout,

@@ -158,6 +158,19 @@ impl Call {
         mark["mark"]["name"].as_str().unwrap().to_owned()
     }
 
+    /// Sends agent audio too short to be marked by itself, checking it went through untouched
+    /// and alone.
+    async fn play_unmarked(&mut self, response_id: &str, item_id: &str, delta: &str) {
+        self.agent_audio(response_id, item_id, delta);
+        let media = self.next_to_twilio().await;
+        assert_eq!(
+            media,
+            json!({"event": "media", "streamSid": STREAM, "media": {"payload": delta}})
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        assert!(self.to_twilio.try_recv().is_err(), "no mark yet");
+    }
+
     async fn ended(self) -> Ending {
         tokio::time::timeout(Duration::from_secs(3_600), self.ended)
             .await
@@ -214,17 +227,36 @@ async fn it_should_append_the_callers_audio_untouched() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn it_should_play_the_agents_audio_untouched_each_chunk_followed_by_a_unique_mark() {
+async fn it_should_play_the_agents_audio_untouched_each_long_chunk_followed_by_a_unique_mark() {
     let mut call = Call::greeted().await;
     call.response_created("resp_1");
 
     let first = call.play("resp_1", "item_a", &audio(100)).await;
     let second = call.play("resp_1", "item_a", &audio(100)).await;
-    let third = call.play("resp_1", "item_b", "/w==").await;
+    let third = call.play("resp_1", "item_b", &audio(300)).await;
 
     assert_ne!(first, second);
     assert_ne!(second, third);
     assert_ne!(first, third);
+}
+
+#[tokio::test(start_paused = true)]
+async fn it_should_mark_short_chunks_every_100_ms_and_at_the_end_of_the_items_audio() {
+    let mut call = Call::greeted().await;
+    call.response_created("resp_1");
+
+    for _ in 0..4 {
+        call.play_unmarked("resp_1", "item_a", &audio(20)).await;
+    }
+    let hundred_ms = call.play("resp_1", "item_a", &audio(20)).await;
+    call.play_unmarked("resp_1", "item_a", &audio(20)).await;
+    call.openai_sends(json!({"type": "response.output_audio.done", "response_id": "resp_1", "item_id": "item_a", "output_index": 0, "content_index": 0}));
+    let tail = call.next_to_twilio().await;
+
+    assert_eq!(tail["event"], "mark");
+    assert_ne!(tail["mark"]["name"], hundred_ms.as_str());
+    call.response_done("resp_1", "completed");
+    call.nothing_sent().await;
 }
 
 #[tokio::test(start_paused = true)]

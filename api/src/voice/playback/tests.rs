@@ -7,9 +7,9 @@ const FRAME: u64 = 160;
 fn it_should_name_every_mark_uniquely_and_forget_marks_as_they_play() {
     let mut playback = Playback::new();
 
-    let first = playback.agent_audio("item_a", FRAME);
-    let second = playback.agent_audio("item_a", FRAME);
-    let third = playback.agent_audio("item_b", FRAME);
+    let first = playback.agent_audio("item_a", 5 * FRAME).unwrap();
+    let second = playback.agent_audio("item_a", 5 * FRAME).unwrap();
+    let third = playback.agent_audio("item_b", 5 * FRAME).unwrap();
 
     assert_ne!(first, second);
     assert_ne!(second, third);
@@ -28,10 +28,47 @@ fn it_should_name_every_mark_uniquely_and_forget_marks_as_they_play() {
 }
 
 #[test]
+fn it_should_mark_every_100_ms_of_short_chunks_and_what_is_left_when_the_audio_pauses() {
+    let mut playback = Playback::new();
+
+    let marks: Vec<_> = (0..7)
+        .map(|_| playback.agent_audio("item_a", FRAME))
+        .collect();
+
+    assert_eq!(marks.iter().flatten().count(), 1, "one mark per 100 ms");
+    assert!(marks[4].is_some(), "after the fifth 20 ms chunk");
+    let tail = playback.audio_paused().expect("40 ms are not marked yet");
+    assert_eq!(playback.audio_paused(), None, "everything is marked");
+    assert!(playback.mark_played(marks[4].as_deref().unwrap()));
+    assert!(playback.is_playing(), "the tail has not played yet");
+    assert!(playback.mark_played(&tail));
+    assert!(!playback.is_playing());
+}
+
+#[test]
+fn it_should_count_unmarked_audio_as_playing_and_cut_it_on_barge_in() {
+    let mut playback = Playback::new();
+    playback.caller_audio(1_000);
+    assert_eq!(playback.agent_audio("item_a", FRAME), None);
+    assert!(playback.is_playing());
+    playback.caller_audio(1_010);
+
+    let cut = playback.barge_in().expect("unmarked audio is playing");
+
+    assert_eq!(cut.audio_end_ms, 10);
+    assert!(!playback.is_playing());
+    assert_eq!(
+        playback.audio_paused(),
+        None,
+        "the cleared audio needs no mark"
+    );
+}
+
+#[test]
 fn it_should_not_interrupt_when_everything_sent_has_been_heard() {
     let mut playback = Playback::new();
     playback.caller_audio(1_000);
-    let mark = playback.agent_audio("item_a", 8 * 500);
+    let mark = playback.agent_audio("item_a", 8 * 500).unwrap();
     playback.caller_audio(1_600);
     playback.mark_played(&mark);
 
@@ -80,7 +117,7 @@ fn it_should_never_cut_beyond_the_audio_sent() {
 fn it_should_measure_a_new_item_from_when_its_own_audio_started() {
     let mut playback = Playback::new();
     playback.caller_audio(1_000);
-    let mark = playback.agent_audio("item_a", 8 * 400);
+    let mark = playback.agent_audio("item_a", 8 * 400).unwrap();
     playback.caller_audio(1_400);
     playback.mark_played(&mark);
     playback.caller_audio(3_000);
@@ -99,7 +136,7 @@ fn it_should_ignore_a_clock_that_goes_backwards_and_marks_after_a_clear() {
     playback.caller_audio(1_000);
     playback.caller_audio(900);
     assert_eq!(playback.latest_twilio_ms(), 1_000);
-    let mark = playback.agent_audio("item_a", FRAME);
+    let mark = playback.agent_audio("item_a", 5 * FRAME).unwrap();
     playback.barge_in();
 
     assert!(

@@ -9,9 +9,12 @@ use domain::call::CallCommand;
 use domain::routing::RouteReason;
 use domain::values::CallSid;
 use futures::{Sink, SinkExt, Stream};
-use infrastructure::openai::realtime::{self, Interface, RealtimeError, SessionConfig};
+use infrastructure::openai::realtime::{
+    self, Interface, RealtimeError, RealtimeSocket, SessionConfig,
+};
 use infrastructure::twilio::media::StreamStart;
 use tokio::time::Instant;
+use tracing::{Instrument, Span};
 
 use super::close;
 use super::prepare::Prepared;
@@ -20,7 +23,12 @@ use crate::voice::bridge::{Bridge, Ending, Failure, Plan, Sides, SESSION_CANCELS
 use crate::voice::recorder::{Entry, Journal};
 use crate::voice::{demo_agent, instructions, openai_socket, tools, VoiceBridge};
 
-/// Opens the session and runs the bridge until it ends, then carries out the ending.
+/// Opens the session and runs the bridge until it ends, then carries out the ending. All but
+/// the relay loop runs in the call's `span` (see `run_call`).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the call, both sides of it, its journal and its span: all of them differ per call"
+)]
 pub(super) async fn converse<TI, TE, TO>(
     bridge: &VoiceBridge,
     call_sid: &CallSid,
@@ -29,14 +37,66 @@ pub(super) async fn converse<TI, TE, TO>(
     twilio_in: TI,
     twilio_out: &mut TO,
     journal: &Journal,
+    span: &Span,
 ) where
     TI: Stream<Item = Result<String, TE>> + Unpin,
     TE: Display,
     TO: Sink<String> + Unpin,
     TO::Error: Display,
 {
-    let settings = &bridge.settings;
     let business_name = Some(prepared.business.name.clone());
+    let opened = open_session(bridge, &prepared)
+        .instrument(span.clone())
+        .await;
+    let (socket, interface, model) = match opened {
+        Ok(opened) => opened,
+        Err(failure) => {
+            to_voicemail(bridge, call_sid, business_name, failure, false, journal)
+                .instrument(span.clone())
+                .await;
+            return;
+        }
+    };
+    let (mut openai_out, openai_in) = openai_socket(socket);
+    let configured = configure(&prepared, interface, &model, &mut openai_out, journal)
+        .instrument(span.clone())
+        .await;
+    if let Err(failure) = configured {
+        to_voicemail(bridge, call_sid, business_name, failure, false, journal)
+            .instrument(span.clone())
+            .await;
+        return;
+    }
+    let plan = Plan {
+        stream_sid: start.stream_sid.clone(),
+        interface,
+        limits: bridge.settings.limits,
+        can_transfer: prepared.business.owner_phone.is_some(),
+        cancel_on_barge_in: !SESSION_CANCELS_ON_SPEECH,
+    };
+    let sides = Sides {
+        twilio_in,
+        twilio_out,
+        openai_in,
+        openai_out,
+    };
+    let bridged = Bridge::new(sides, plan, journal.clone(), Instant::now()).in_span(span.clone());
+    let (ending, mut sides) = bridged.run().await;
+    let finish = async {
+        tracing::info!(?ending, "AI session over");
+        close(&mut sides.openai_out).await;
+        carry_out(bridge, call_sid, &prepared, ending, journal).await;
+    };
+    finish.instrument(span.clone()).await;
+}
+
+/// Connects to the business' Realtime model (or the demo agent): the socket, its interface and
+/// the model.
+async fn open_session(
+    bridge: &VoiceBridge,
+    prepared: &Prepared,
+) -> Result<(RealtimeSocket, Interface, String), Failure> {
+    let settings = &bridge.settings;
     // The demo agent speaks GA and reports its own model.
     let (url, interface, model) = match &prepared.demo_agent {
         Some(url) => (url.clone(), Interface::Ga, demo_agent::MODEL.to_owned()),
@@ -47,24 +107,36 @@ pub(super) async fn converse<TI, TE, TO>(
         ),
     };
     let connected = realtime::connect(&url, &prepared.api_key, interface, settings.connect_timeout);
-    let socket = match connected.await {
-        Ok(socket) => socket,
+    match connected.await {
+        Ok(socket) => Ok((socket, interface, model)),
         Err(err) => {
             let reason = match &err {
                 RealtimeError::Timeout => "openai connect timed out".to_owned(),
                 other => format!("openai connect failed: {other}"),
             };
-            let failure = Failure {
+            Err(Failure {
                 kind: "connect_failed",
                 reason,
-            };
-            to_voicemail(bridge, call_sid, business_name, failure, false, journal).await;
-            return;
+            })
         }
-    };
-    let (mut openai_out, openai_in) = openai_socket(socket);
+    }
+}
+
+/// Sends `session.update` (the agent's voice, instructions and tools) and records that the
+/// session started.
+async fn configure<OO>(
+    prepared: &Prepared,
+    interface: Interface,
+    model: &str,
+    openai_out: &mut OO,
+    journal: &Journal,
+) -> Result<(), Failure>
+where
+    OO: Sink<String> + Unpin,
+    OO::Error: Display,
+{
     let config = SessionConfig {
-        model: model.clone(),
+        model: model.to_owned(),
         voice: prepared.agent.voice.clone(),
         instructions: instructions::for_call(
             &prepared.business,
@@ -75,35 +147,28 @@ pub(super) async fn converse<TI, TE, TO>(
     };
     let update = realtime::session_update(&config, interface);
     if let Err(err) = openai_out.send(update).await {
-        let failure = Failure {
+        return Err(Failure {
             kind: "connect_failed",
             reason: format!("openai socket failed: {err}"),
-        };
-        to_voicemail(bridge, call_sid, business_name, failure, false, journal).await;
-        return;
+        });
     }
     journal.record(CallCommand::StartAiSession {
-        model: model.clone(),
+        model: model.to_owned(),
         voice: prepared.agent.voice.clone(),
     });
     tracing::info!(%model, voice = %prepared.agent.voice, "AI session started");
-    let plan = Plan {
-        stream_sid: start.stream_sid.clone(),
-        interface,
-        limits: settings.limits,
-        can_transfer: prepared.business.owner_phone.is_some(),
-        cancel_on_barge_in: !SESSION_CANCELS_ON_SPEECH,
-    };
-    let sides = Sides {
-        twilio_in,
-        twilio_out,
-        openai_in,
-        openai_out,
-    };
-    let bridged = Bridge::new(sides, plan, journal.clone(), Instant::now());
-    let (ending, mut sides) = bridged.run().await;
-    tracing::info!(?ending, "AI session over");
-    close(&mut sides.openai_out).await;
+    Ok(())
+}
+
+/// Carries out how the session ended: the session's end recorded, and a hang-up, a transfer or
+/// voicemail where the ending asks for one.
+async fn carry_out(
+    bridge: &VoiceBridge,
+    call_sid: &CallSid,
+    prepared: &Prepared,
+    ending: Ending,
+    journal: &Journal,
+) {
     match ending {
         Ending::CallerLeft(reason) => journal.record(CallCommand::EndAiSession { reason }),
         Ending::HangUp => {
@@ -114,8 +179,9 @@ pub(super) async fn converse<TI, TE, TO>(
                 reason: "agent ended the call".to_owned(),
             });
         }
-        Ending::Transfer => transfer(bridge, call_sid, &prepared, journal).await,
+        Ending::Transfer => transfer(bridge, call_sid, prepared, journal).await,
         Ending::Voicemail(failure) => {
+            let business_name = Some(prepared.business.name.clone());
             to_voicemail(bridge, call_sid, business_name, failure, true, journal).await;
         }
     }
