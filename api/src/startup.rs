@@ -186,6 +186,9 @@ impl Application {
                 .configure(routes::webhooks)
                 .default_service(web::to(crate::api_error::no_route))
         })
+        // Twilio's media streams get a small write every 20 ms: Nagle would hold one back until
+        // the previous one is acknowledged.
+        .tcp_nodelay(true)
         .listen(listener)?
         .disable_signals()
         .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
