@@ -80,7 +80,11 @@ impl Application {
             Some(public) => public,
             None => Url::parse(&url).with_context(|| format!("{url} is not a URL"))?,
         };
+        let cookie_policy = web::Data::new(crate::dashboard::session::CookiePolicy {
+            secure: public_base.scheme() == "https",
+        });
         let urls = web::Data::new(PublicUrls::new(public_base));
+        let renewals = web::Data::new(crate::dashboard::session::Renewals::default());
         let signer = web::Data::new(WebhookSigners {
             auth_token: Signer::new(settings.twilio.auth_token.clone()),
             shared_key: settings.twilio.webhooks_shared_key.clone().map(Signer::new),
@@ -166,6 +170,8 @@ impl Application {
                 .app_data(broker_probe.clone())
                 .app_data(state.clone())
                 .app_data(urls.clone())
+                .app_data(cookie_policy.clone())
+                .app_data(renewals.clone())
                 .app_data(signer.clone())
                 .app_data(flow.clone())
                 .app_data(tokens.clone())
@@ -184,6 +190,7 @@ impl Application {
                 })
                 .into_app()
                 .configure(routes::webhooks)
+                .configure(crate::dashboard::configure)
                 .default_service(web::to(crate::api_error::no_route))
         })
         // Twilio's media streams get a small write every 20 ms: Nagle would hold one back until

@@ -8,6 +8,7 @@
 
 pub mod fake_openai;
 pub mod fake_twilio_media;
+pub mod pages;
 
 use std::collections::HashMap;
 use std::time::Duration;

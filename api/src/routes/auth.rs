@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::access::Authenticated;
 use crate::api_error::{ApiError, Problem};
+use crate::sign_in::{sign_in, SignInError};
 use crate::startup::AppState;
 
 pub(super) fn configure(config: &mut ServiceConfig) {
@@ -114,41 +115,27 @@ async fn login(
     limiter: web::Data<crate::login_limit::LoginLimiter>,
     body: web::Json<Credentials>,
 ) -> Result<HttpResponse, ApiError> {
-    // Refused before bcrypt runs: a locked account or address costs us nothing.
-    let address = limiter.client_address(&request);
-    let attempt = limiter
-        .attempt(address, &body.email, std::time::Instant::now())
-        .map_err(|retry_after| {
-            tracing::warn!(%address, "login refused: too many failed attempts");
-            ApiError::TooManyRequests {
-                code: "too_many_failed_logins",
-                retry_after,
-            }
-        })?;
-    let verified =
-        accounts::verify_login(&state.pool, &body.email, &body.password, state.bcrypt_cost).await;
-    let verified = match verified {
-        Ok(verified) => verified,
-        Err(err) => {
-            limiter.inconclusive(attempt);
-            return Err(account_error(err));
+    let signed_in = sign_in(
+        &request,
+        &state.pool,
+        state.bcrypt_cost,
+        &tokens,
+        &limiter,
+        &body.email,
+        &body.password,
+    )
+    .await;
+    let pair = signed_in.map_err(|err| match err {
+        SignInError::TooManyAttempts(retry_after) => ApiError::TooManyRequests {
+            code: "too_many_failed_logins",
+            retry_after,
+        },
+        SignInError::WrongCredentials => {
+            ApiError::unauthorized("invalid_credentials", "wrong email or password")
         }
-    };
-    let Some(user) = verified else {
-        limiter.failed(attempt);
-        return Err(ApiError::unauthorized(
-            "invalid_credentials",
-            "wrong email or password",
-        ));
-    };
-    limiter.succeeded(attempt);
-    let role = accounts::role_of(&state.pool, user)
-        .await
-        .map_err(account_error)?;
-    let pair = tokens
-        .start_session(&state.pool, user, role)
-        .await
-        .map_err(token_error)?;
+        SignInError::Account(err) => account_error(err),
+        SignInError::Token(err) => token_error(err),
+    })?;
     Ok(HttpResponse::Ok().json(pair))
 }
 

@@ -1,0 +1,11 @@
+// Small enhancements on top of pages that work without JavaScript.
+// A toast is any element added to #toasts: it disappears after a while.
+document.addEventListener("htmx:afterSwap", function (event) {
+  var toasts = document.getElementById("toasts");
+  if (!toasts || !toasts.contains(event.detail.target)) return;
+  Array.prototype.forEach.call(toasts.children, function (toast) {
+    if (toast.dataset.timer) return;
+    toast.dataset.timer = "1";
+    setTimeout(function () { toast.remove(); }, 8000);
+  });
+});

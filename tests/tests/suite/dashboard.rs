@@ -1,0 +1,4 @@
+//! The dashboard pages over HTTP through the real server (the browser scenarios run in
+//! Chromium: `tests/browser/`).
+
+mod session;
