@@ -1,6 +1,6 @@
 //! The post-call summariser: a subscriber of call events that, once a call with an AI
-//! conversation has ended, asks OpenAI for a summary and records it on the call
-//! (`CallSummarized`), or records why there will be none (`CallSummaryFailed`).
+//! conversation or a transcribed voicemail has ended, asks OpenAI for a summary and records it
+//! on the call (`CallSummarized`), or records why there will be none (`CallSummaryFailed`).
 //!
 //! It lives here, beside the relay, because it is the same kind of thing: a durable reader of
 //! the global stream that calls out to a service (OpenAI instead of RabbitMQ) and appends
@@ -8,8 +8,11 @@
 //!
 //! **Reading.** The summariser follows the global stream ([`GlobalStream`], woken by this node's
 //! appends and polling for other nodes'). A call's `CallEnded` — or its `AiSessionEnded`, which
-//! the voice bridge may write after Twilio reported the end — queues a job for the call when
-//! the call has ended, has transcript segments and has no outcome yet. The jobs and the moved
+//! the voice bridge may write after Twilio reported the end, or its `VoicemailTranscribed`,
+//! which Twilio usually posts minutes after the call ended — queues a job for the call when the
+//! call has ended, has transcript segments or a voicemail transcription, and has no outcome yet.
+//! A failed transcription (`VoicemailTranscriptionFailed`) queues nothing: there is nothing to
+//! summarise. The jobs and the moved
 //! checkpoint are written in one transaction (`summary_jobs`, `summary_checkpoints`), so a
 //! crash neither loses a call nor queues one twice.
 //!

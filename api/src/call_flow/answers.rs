@@ -124,7 +124,8 @@ impl Answer {
     }
 }
 
-/// A greeting, a recording with a beep, and a goodbye if the caller said nothing.
+/// A greeting, a recording with a beep (transcribed by Twilio), and a goodbye if the caller
+/// said nothing.
 fn voicemail(response: Response, business_name: Option<&str>, urls: &PublicUrls) -> Response {
     let greeting = match business_name {
         Some(name) => format!(
@@ -143,7 +144,10 @@ fn voicemail(response: Response, business_name: Option<&str>, urls: &PublicUrls)
                 .play_beep(true)
                 .finish_on_key("#")
                 .recording_status_callback(urls.public("/twilio/voice/recording"))
-                .recording_status_callback_event("completed"),
+                .recording_status_callback_event("completed")
+                // The owner reads the message, and the summariser summarises it.
+                .transcribe(true)
+                .transcribe_callback(urls.public("/twilio/voice/transcription")),
         )
         .say(Say::new("We did not receive a message. Goodbye."))
         .hangup()

@@ -10,6 +10,7 @@
 //! "application error".
 
 pub mod answers;
+mod transcription;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -17,7 +17,8 @@ pub(super) fn configure(config: &mut web::ServiceConfig) {
             .route("/dial-result", web::post().to(dial_result))
             .route("/voicemail", web::post().to(voicemail))
             .route("/status", web::post().to(status))
-            .route("/recording", web::post().to(recording)),
+            .route("/recording", web::post().to(recording))
+            .route("/transcription", web::post().to(transcription)),
     );
     // The voice bridge's WebSocket; it checks Twilio's signature itself, before the upgrade.
     config.route(
@@ -106,6 +107,16 @@ async fn recording(
     signed: SignedWebhook,
 ) -> Result<HttpResponse, WebhookError> {
     flow.recording(&Webhook::arrived("/twilio/voice/recording", &signed))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[tracing::instrument(skip_all, fields(call_sid = signed.params.get("CallSid")))]
+async fn transcription(
+    flow: web::Data<CallFlow>,
+    signed: SignedWebhook,
+) -> Result<HttpResponse, WebhookError> {
+    flow.transcription(&Webhook::arrived("/twilio/voice/transcription", &signed))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

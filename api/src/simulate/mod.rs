@@ -1,12 +1,14 @@
 //! `callassist simulate call`: plays Twilio's part against a running server — the signed
 //! webhooks of one call in Twilio's order, the media stream of a call the AI agent takes
-//! (`media`), then its status and recording callbacks — and prints every request and answer,
+//! (`media`), then its status and recording callbacks and, after a voicemail, its transcription
+//! (`transcription`) — and prints every request and answer,
 //! so anyone can watch the routing, and an AI call end to end, without a Twilio account. After
 //! the call it prints what the server recorded (`summary`).
 
 mod ai_call;
 mod media;
 mod summary;
+mod transcription;
 mod twiml;
 
 use std::fmt;
@@ -108,6 +110,9 @@ impl Simulation {
         .await?;
         let mut talked_secs = 0;
         let mut stream = None;
+        // Twilio transcribes a voicemail after the recording is done, usually once the call is
+        // over: (where, the recording's sid and URL).
+        let mut transcription = None;
         loop {
             let steps = steps(&answer)?;
             if let Some(Step::Stream { url, parameters }) = steps.first() {
@@ -196,6 +201,7 @@ impl Simulation {
                 Step::Record {
                     action,
                     status_callback,
+                    transcribe_callback,
                 } => {
                     let recording_sid = random_sid("RE");
                     let recording_url = format!(
@@ -228,6 +234,8 @@ impl Simulation {
                         )
                         .await?;
                     }
+                    transcription = transcribe_callback
+                        .map(|callback| (callback, recording_sid, recording_url));
                 }
                 Step::Stream { .. } | Step::Hangup => break,
             }
@@ -242,6 +250,16 @@ impl Simulation {
             ]),
         )
         .await?;
+        if let Some((callback, recording_sid, recording_url)) = transcription {
+            println!("   (Twilio transcribes the voicemail)\n");
+            let mut params = call(&[]);
+            params.extend(transcription::params(
+                &self.account_sid,
+                &recording_sid,
+                &recording_url,
+            ));
+            post(callback, params).await?;
+        }
         let facts = match &log {
             Some(log) => log.facts(&call_sid).await,
             None => None,

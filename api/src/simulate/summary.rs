@@ -94,6 +94,8 @@ pub(super) struct Facts {
     pub demo_agent: bool,
     /// The messages taken.
     pub messages: Vec<Message>,
+    /// The voicemail as Twilio transcribed it.
+    pub voicemail_transcript: Option<String>,
 }
 
 impl Facts {
@@ -138,6 +140,7 @@ impl Facts {
                     urgency: text("urgency").unwrap_or_default(),
                 }),
                 "AiSessionEnded" => facts.ai_ended = Some(text("reason").unwrap_or_default()),
+                "VoicemailTranscribed" => facts.voicemail_transcript = text("text"),
                 _ => {}
             }
             facts.types.push(entry.event_type.clone());
@@ -196,6 +199,9 @@ pub(super) fn lines(stream: Option<&StreamReport>, facts: Option<&Facts>) -> Vec
             message.text,
             from.join(", ")
         ));
+    }
+    if let Some(transcript) = &facts.voicemail_transcript {
+        lines.push(format!("  voicemail transcript: \"{transcript}\""));
     }
     if facts.ai_started && facts.messages.is_empty() {
         lines.push("  message taken: none".to_owned());

@@ -19,6 +19,8 @@ pub(super) enum Step {
     Record {
         action: String,
         status_callback: Option<String>,
+        /// `transcribeCallback`, when the recording is to be transcribed.
+        transcribe_callback: Option<String>,
     },
     Hangup,
 }
@@ -69,6 +71,8 @@ pub(super) fn steps(twiml: &str) -> anyhow::Result<Vec<Step>> {
                     b"Record" => steps.push(Step::Record {
                         action: attr("action").unwrap_or_default(),
                         status_callback: attr("recordingStatusCallback"),
+                        transcribe_callback: attr("transcribeCallback")
+                            .filter(|_| attr("transcribe").as_deref() == Some("true")),
                     }),
                     b"Hangup" => steps.push(Step::Hangup),
                     _ => {}

@@ -14,7 +14,7 @@ use super::{
 use crate::routing::Route;
 use crate::values::{bounded_text, BusinessId, CallSid, CallerId, Money};
 
-const TEXT_MAX: usize = 10_000;
+pub(super) const TEXT_MAX: usize = 10_000;
 const SHORT_MAX: usize = 200;
 /// A summary failure's reason may quote OpenAI's error message.
 const REASON_MAX: usize = 1_000;
@@ -94,6 +94,10 @@ pub struct Call {
     pub routed_to_voicemail: bool,
     /// Whether a voicemail was left.
     pub voicemail_recorded: bool,
+    /// Sids of the voicemail transcriptions Twilio reported (done or failed): a repeat of one
+    /// changes nothing.
+    #[serde(default)]
+    pub voicemail_transcriptions: Vec<String>,
     /// Messages taken.
     pub messages_taken: u32,
     /// Sids of the recordings attached.
@@ -237,6 +241,15 @@ impl Call {
                     duration_secs,
                 }])
             }
+            C::RecordVoicemailTranscription {
+                transcription_sid,
+                recording_sid,
+                text,
+            } => self.transcribe_voicemail(&transcription_sid, &recording_sid, Some(&text)),
+            C::RecordVoicemailTranscriptionFailure {
+                transcription_sid,
+                recording_sid,
+            } => self.transcribe_voicemail(&transcription_sid, &recording_sid, None),
             C::AttachRecording {
                 recording_sid,
                 recording_url,
@@ -364,7 +377,7 @@ impl Call {
         Ok(vec![received, next])
     }
 
-    fn require_received(&self) -> Result<(), CallError> {
+    pub(super) fn require_received(&self) -> Result<(), CallError> {
         self.received
             .as_ref()
             .map(|_| ())
@@ -487,6 +500,12 @@ impl Aggregate for Call {
             E::MessageTaken { .. } => self.messages_taken += 1,
             E::AiSessionEnded { .. } => self.ai_session = AiSession::Ended,
             E::VoicemailRecorded { .. } => self.voicemail_recorded = true,
+            E::VoicemailTranscribed {
+                transcription_sid, ..
+            }
+            | E::VoicemailTranscriptionFailed {
+                transcription_sid, ..
+            } => self.voicemail_transcriptions.push(transcription_sid),
             E::RecordingAvailable { recording_sid, .. } => self.recordings.push(recording_sid),
             E::CallEnded {
                 status,

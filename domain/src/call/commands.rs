@@ -101,6 +101,23 @@ pub enum CallCommand {
         /// Length in seconds.
         duration_secs: u32,
     },
+    /// Twilio transcribed the voicemail (`<Record transcribe="true">`). Empty or blank text
+    /// counts as a failed transcription.
+    RecordVoicemailTranscription {
+        /// Twilio's `TR…` sid of the transcription.
+        transcription_sid: String,
+        /// Twilio's `RE…` sid of the recording it transcribes.
+        recording_sid: String,
+        /// What the caller said.
+        text: String,
+    },
+    /// Twilio could not transcribe the voicemail (`TranscriptionStatus=failed`).
+    RecordVoicemailTranscriptionFailure {
+        /// Twilio's `TR…` sid of the transcription.
+        transcription_sid: String,
+        /// Twilio's `RE…` sid of the recording.
+        recording_sid: String,
+    },
     /// A recording of the call is available at Twilio.
     AttachRecording {
         /// Twilio's `RE…` sid.

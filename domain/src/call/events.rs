@@ -163,6 +163,22 @@ pub enum CallEvent {
         /// Seconds.
         duration_secs: u32,
     },
+    /// Twilio transcribed the voicemail: the caller's words.
+    VoicemailTranscribed {
+        /// Twilio's `TR…` sid of the transcription.
+        transcription_sid: String,
+        /// Twilio's `RE…` sid of the recording transcribed.
+        recording_sid: String,
+        /// What the caller said.
+        text: String,
+    },
+    /// Twilio could not transcribe the voicemail (or heard nothing in it).
+    VoicemailTranscriptionFailed {
+        /// Twilio's `TR…` sid of the transcription.
+        transcription_sid: String,
+        /// Twilio's `RE…` sid of the recording.
+        recording_sid: String,
+    },
     /// A recording of the call is available.
     RecordingAvailable {
         /// Twilio's `RE…` sid.
@@ -211,6 +227,8 @@ impl DomainEvent for CallEvent {
             Self::MessageTaken { .. } => "MessageTaken",
             Self::AiSessionEnded { .. } => "AiSessionEnded",
             Self::VoicemailRecorded { .. } => "VoicemailRecorded",
+            Self::VoicemailTranscribed { .. } => "VoicemailTranscribed",
+            Self::VoicemailTranscriptionFailed { .. } => "VoicemailTranscriptionFailed",
             Self::RecordingAvailable { .. } => "RecordingAvailable",
             Self::CallEnded { .. } => "CallEnded",
             Self::CallCostRecorded { .. } => "CallCostRecorded",

@@ -5,6 +5,7 @@ mod aggregate;
 mod commands;
 mod error;
 mod events;
+mod voicemail;
 
 #[cfg(test)]
 mod tests;

@@ -1444,6 +1444,15 @@ fn it_should_apply_every_event_twice_and_backwards_without_panicking() {
             recording_url: "https://example.test/v".into(),
             duration_secs: 3,
         },
+        CallEvent::VoicemailTranscribed {
+            transcription_sid: "TR1".into(),
+            recording_sid: "RE1".into(),
+            text: "Call back.".into(),
+        },
+        CallEvent::VoicemailTranscriptionFailed {
+            transcription_sid: "TR2".into(),
+            recording_sid: "RE1".into(),
+        },
         recording("RE1"),
         ended(FinalStatus::Completed),
         CallEvent::CallCostRecorded { price: usd(-85) },
@@ -1510,3 +1519,4 @@ fn it_should_remember_the_latest_route_with_what_the_answer_to_twilio_needs() {
 }
 
 mod batch;
+mod transcription;

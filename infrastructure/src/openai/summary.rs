@@ -31,10 +31,11 @@ mod answer;
 /// What the model is asked to do with a transcript.
 pub const INSTRUCTIONS: &str = "\
 You summarise a phone call for the owner of a small business. The call was answered by the \
-business' AI receptionist because the owner could not take it; the owner reads your summary \
-later, on a phone, and decides what to do. Write plain text, no headings or markdown, at most \
-about 120 words, in the language of the call, covering: who called (name, company and callback \
-number if given); why they called; what the receptionist said or promised; and the follow-up \
+business' AI receptionist, or the caller left a voicemail, because the owner could not take it; \
+the owner reads your summary later, on a phone, and decides what to do. Write plain text, no \
+headings or markdown, at most about 120 words, in the language of the call, covering: who \
+called (name, company and callback number if given); why they called; what the receptionist \
+said or promised, if anyone spoke with them; and the follow-up \
 the owner should do, with any deadline or urgency. Say so when something is unclear or missing \
 (for example no callback number). Use only what the transcript says; never invent details.";
 /// How long one request may take.

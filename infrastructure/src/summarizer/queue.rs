@@ -15,8 +15,8 @@ const REGISTER: &str =
 const LOAD: &str =
     "SELECT transaction_id, global_position FROM summary_checkpoints WHERE name = $1";
 
-/// Queues the calls among the candidates that ended after a conversation with the agent and
-/// have no outcome yet. A call queued already keeps its job; if that job has only been waiting
+/// Queues the calls among the candidates that ended after a conversation with the agent or with
+/// a transcribed voicemail, and have no outcome yet. A call queued already keeps its job; if that job has only been waiting
 /// for the agent's session to end (no failed attempt), it becomes due now.
 const QUEUE: &str = "\
 INSERT INTO summary_jobs (call_sid, global_position) \
@@ -25,7 +25,7 @@ SELECT c.call_sid, c.global_position \
  WHERE EXISTS (SELECT 1 FROM events e WHERE e.aggregate_type = 'Call' AND e.aggregate_id = c.call_sid \
                   AND e.event_type = 'CallEnded') \
    AND EXISTS (SELECT 1 FROM events e WHERE e.aggregate_type = 'Call' AND e.aggregate_id = c.call_sid \
-                  AND e.event_type = 'TranscriptSegmentRecorded') \
+                  AND e.event_type IN ('TranscriptSegmentRecorded', 'VoicemailTranscribed')) \
    AND NOT EXISTS (SELECT 1 FROM events e WHERE e.aggregate_type = 'Call' AND e.aggregate_id = c.call_sid \
                   AND e.event_type IN ('CallSummarized', 'CallSummaryFailed')) \
 ON CONFLICT (call_sid) DO UPDATE SET next_attempt_at = now() \
@@ -85,13 +85,17 @@ pub(super) async fn position(pool: &PgPool) -> Result<Option<Position>, sqlx::Er
     }))
 }
 
-/// The events of `batch` that may complete a call worth summarising — its end, or the end of
-/// its AI session — as `(call sid, global position)`, one per call.
+/// The events of `batch` that may complete a call worth summarising — its end, the end of its
+/// AI session, or its voicemail's transcription (which Twilio usually posts after the call
+/// ended) — as `(call sid, global position)`, one per call.
 pub(super) fn candidates(batch: &[RecordedEvent]) -> (Vec<String>, Vec<i64>) {
     let mut sids: Vec<String> = Vec::new();
     let mut positions = Vec::new();
     for event in batch {
-        let completes = matches!(event.event_type.as_str(), "CallEnded" | "AiSessionEnded");
+        let completes = matches!(
+            event.event_type.as_str(),
+            "CallEnded" | "AiSessionEnded" | "VoicemailTranscribed"
+        );
         if event.aggregate_type == "Call" && completes && !sids.contains(&event.aggregate_id) {
             sids.push(event.aggregate_id.clone());
             positions.push(event.position.global_position);

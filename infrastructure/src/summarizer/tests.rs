@@ -220,3 +220,5 @@ fn it_should_leave_out_the_middle_of_a_conversation_too_long_to_send() {
         "short ones whole"
     );
 }
+
+mod voicemail;

@@ -1,6 +1,7 @@
 //! What the summariser knows of one call, read from its events in the event store (never from a
 //! read model, which may lag), and the text OpenAI is given: a short header (business, caller,
-//! messages the agent took) and the conversation, line by line.
+//! messages the agent took, whether the caller left a voicemail), the conversation with the agent
+//! line by line, and the voicemail as Twilio transcribed it — the caller's own words.
 
 use cqrs_es::persist::PersistedEventRepository;
 use cqrs_es::Aggregate;
@@ -36,6 +37,8 @@ pub(super) struct CallFacts {
     pub(super) call: Call,
     pub(super) lines: Vec<Line>,
     pub(super) messages: Vec<Message>,
+    /// The voicemail's transcriptions (`VoicemailTranscribed`), in order: what the caller said.
+    pub(super) voicemails: Vec<String>,
 }
 
 /// The call's events could not be read.
@@ -79,6 +82,7 @@ impl CallFacts {
                     message: message.clone(),
                     urgency: *urgency,
                 }),
+                CallEvent::VoicemailTranscribed { text, .. } => facts.voicemails.push(text.clone()),
                 _ => {}
             }
             facts.call.apply(event);
@@ -87,10 +91,10 @@ impl CallFacts {
     }
 
     /// Whether the call wants a summary now or later: it ended after a conversation with the
-    /// agent, and has neither a summary nor a recorded failure.
+    /// agent or with a transcribed voicemail, and has neither a summary nor a recorded failure.
     pub(super) fn wants_summary(&self) -> bool {
         self.call.end.is_some()
-            && !self.lines.is_empty()
+            && (!self.lines.is_empty() || !self.voicemails.is_empty())
             && !self.call.summarized
             && !self.call.summary_failed
     }
@@ -121,16 +125,34 @@ impl CallFacts {
                 clock(u64::from(secs) * 1_000)
             ));
         }
+        if !self.voicemails.is_empty() {
+            out.push_str(if self.lines.is_empty() {
+                "The caller left a voicemail (nobody spoke with them); the message below is \
+                 their own words, transcribed.\n"
+            } else {
+                "After talking with the receptionist, the caller also left a voicemail; the \
+                 message below is their own words, transcribed.\n"
+            });
+        }
         if !self.messages.is_empty() {
             out.push_str("\nMessages the receptionist took:\n");
             for message in &self.messages {
                 out.push_str(&format!("- {}\n", message_line(message)));
             }
         }
-        out.push_str("\nConversation (Receptionist is the AI agent):\n");
-        for line in conversation(&self.lines, MAX_CONVERSATION_CHARS) {
-            out.push_str(&line);
-            out.push('\n');
+        if !self.lines.is_empty() {
+            out.push_str("\nConversation (Receptionist is the AI agent):\n");
+            for line in conversation(&self.lines, MAX_CONVERSATION_CHARS) {
+                out.push_str(&line);
+                out.push('\n');
+            }
+        }
+        if !self.voicemails.is_empty() {
+            out.push_str("\nVoicemail (the caller's words):\n");
+            for text in &self.voicemails {
+                let text: String = text.trim().chars().take(MAX_CONVERSATION_CHARS).collect();
+                out.push_str(&format!("Caller: {text}\n"));
+            }
         }
         out
     }

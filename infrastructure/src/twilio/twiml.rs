@@ -94,6 +94,8 @@ pub struct Record {
     finish_on_key: String,
     recording_status_callback: Option<String>,
     recording_status_callback_event: Option<String>,
+    transcribe: bool,
+    transcribe_callback: Option<String>,
 }
 
 /// What a `<Gather>` listens for.
@@ -261,6 +263,8 @@ impl Record {
             finish_on_key: "#".to_owned(),
             recording_status_callback: None,
             recording_status_callback_event: None,
+            transcribe: false,
+            transcribe_callback: None,
         }
     }
     setters! {
@@ -274,6 +278,13 @@ impl Record {
         recording_status_callback: impl Into<String> => |v| Some(v.into());
         /// Sets `recordingStatusCallbackEvent` (e.g. `completed`; Twilio's default).
         recording_status_callback_event: impl Into<String> => |v| Some(v.into());
+        /// Writes `transcribe="true"` when set: Twilio transcribes the recording (paid; only
+        /// for recordings of at most two minutes). Unset, the attribute is left out (Twilio's
+        /// default is `false`).
+        transcribe: bool => |v| v;
+        /// Sets `transcribeCallback`: where Twilio posts the transcription (`TranscriptionSid`,
+        /// `TranscriptionText`, `TranscriptionStatus`, `RecordingSid`, …).
+        transcribe_callback: impl Into<String> => |v| Some(v.into());
     }
 }
 
@@ -402,6 +413,8 @@ impl Xml {
                         "recordingStatusCallbackEvent",
                         r.recording_status_callback_event.as_deref(),
                     ),
+                    ("transcribe", r.transcribe.then_some("true")),
+                    ("transcribeCallback", r.transcribe_callback.as_deref()),
                 ],
             ),
             Verb::Gather(g) => {

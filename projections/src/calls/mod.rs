@@ -1,7 +1,9 @@
 //! Read model `calls`: one row per call for the calls list and the call detail page, the call's
-//! timeline (every event, the seed's "Call Events") and the AI conversation's transcript.
+//! timeline (every event, the seed's "Call Events"), the AI conversation's transcript and the
+//! voicemail's transcription.
 //!
-//! Tables (schema `rm_calls`, migration `20261125000005_rm_calls.sql`): `calls`, `call_events`,
+//! Tables (schema `rm_calls`, migrations `20261125000005_rm_calls.sql` and
+//! `20261125000012_rm_calls_voicemail_transcript.sql`): `calls`, `call_events`,
 //! `transcript_segments`. The rules that turn events into the columns `route`, `handled_by`,
 //! `status` and `owner_outcome` are in [`projection`]; the queries in [`queries`] are what the
 //! REST API and dashboards read.

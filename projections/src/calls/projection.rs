@@ -22,6 +22,8 @@
 //!   `ended_at` are the `received_at` of `CallReceived` and `CallEnded`.
 //! - `summary` is the `CallSummarized` text; a `CallSummaryFailed` leaves it null and shows, with
 //!   its reason, in the timeline only.
+//! - `voicemail_transcript` is the text of the latest `VoicemailTranscribed` (shown on the call
+//!   page only); a `VoicemailTranscriptionFailed` leaves it as it is and shows in the timeline.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -46,8 +48,9 @@ impl Projection for CallsProjection {
         "calls"
     }
 
+    /// 2: `voicemail_transcript` (migration `20261125000012`).
     fn version(&self) -> i32 {
-        1
+        2
     }
 
     async fn apply(
@@ -110,6 +113,7 @@ impl Projection for CallsProjection {
 pub(super) struct CallState {
     pub(super) row: CallRow,
     pub(super) message: Option<Value>,
+    pub(super) voicemail_transcript: Option<String>,
     pub(super) last_sequence: i64,
     /// Whether this batch changed it (only those are written).
     pub(super) changed: bool,
@@ -187,6 +191,7 @@ impl CallState {
                 cost_currency: None,
             },
             message: None,
+            voicemail_transcript: None,
             last_sequence: 0,
             changed: true,
         })
@@ -254,6 +259,9 @@ impl CallState {
                 self.voicemail_duration_secs = Some(to_i32(duration_secs));
                 self.handled(HandledBy::Voicemail);
             }
+            E::VoicemailTranscribed { text, .. } => self.voicemail_transcript = Some(text),
+            // Shown in the call's timeline; a transcript already there stays.
+            E::VoicemailTranscriptionFailed { .. } => {}
             E::RecordingAvailable {
                 recording_sid,
                 recording_url,

@@ -157,6 +157,9 @@ pub struct CallDetail {
     pub message: Option<TakenMessage>,
     /// The conversation, in the order it was recorded.
     pub transcript: Vec<TranscriptLine>,
+    /// What the caller said in the voicemail, as Twilio transcribed it; null while no
+    /// transcription arrived and when it failed.
+    pub voicemail_transcript: Option<String>,
 }
 
 /// One event of a call's timeline.
@@ -308,7 +311,7 @@ pub async fn call_detail(
     business_ids: Option<&[Uuid]>,
 ) -> Result<Option<CallDetail>, sqlx::Error> {
     let row = sqlx::query(&format!(
-        "SELECT {COLUMNS}, message FROM rm_calls.calls \
+        "SELECT {COLUMNS}, message, voicemail_transcript FROM rm_calls.calls \
          WHERE call_sid = $1 AND ($2::uuid[] IS NULL OR business_id = ANY($2))"
     ))
     .bind(call_sid)
@@ -320,6 +323,7 @@ pub async fn call_detail(
     };
     let call = call_from_row(&row)?;
     let message: Option<serde_json::Value> = row.try_get("message")?;
+    let voicemail_transcript: Option<String> = row.try_get("voicemail_transcript")?;
     let message = message
         .map(serde_json::from_value::<TakenMessage>)
         .transpose()
@@ -335,6 +339,7 @@ pub async fn call_detail(
         call,
         message,
         transcript,
+        voicemail_transcript,
     }))
 }
 

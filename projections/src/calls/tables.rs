@@ -27,12 +27,13 @@ fn speaker(speaker: Speaker) -> &'static str {
 const COLUMNS: &str = "call_sid, business_id, phone_number, caller, route, handled_by, status, reject_reason, \
      owner_outcome, started_at, ended_at, duration_secs, summary, message, messages_taken, voicemail_url, \
      voicemail_duration_secs, recording_sid, recording_url, recording_duration_secs, cost_amount, cost_currency, \
-     last_sequence";
+     voicemail_transcript, last_sequence";
 
 fn from_row(row: &PgRow) -> Result<CallState, sqlx::Error> {
     Ok(CallState {
         row: call_from_row(row)?,
         message: row.try_get("message")?,
+        voicemail_transcript: row.try_get("voicemail_transcript")?,
         last_sequence: row.try_get("last_sequence")?,
         changed: false,
     })
@@ -80,7 +81,7 @@ pub(super) async fn upsert<'a>(
          SELECT * FROM UNNEST($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
            $8::text[], $9::text[], $10::timestamptz[], $11::timestamptz[], $12::int4[], $13::text[], $14::jsonb[], \
            $15::int4[], $16::text[], $17::int4[], $18::text[], $19::text[], $20::int4[], $21::text[]::numeric[], \
-           $22::text[], $23::int8[]) \
+           $22::text[], $23::text[], $24::int8[]) \
          ON CONFLICT (call_sid) DO UPDATE SET business_id = EXCLUDED.business_id, phone_number = EXCLUDED.phone_number, \
            caller = EXCLUDED.caller, route = EXCLUDED.route, handled_by = EXCLUDED.handled_by, \
            status = EXCLUDED.status, reject_reason = EXCLUDED.reject_reason, owner_outcome = EXCLUDED.owner_outcome, \
@@ -89,7 +90,8 @@ pub(super) async fn upsert<'a>(
            voicemail_url = EXCLUDED.voicemail_url, voicemail_duration_secs = EXCLUDED.voicemail_duration_secs, \
            recording_sid = EXCLUDED.recording_sid, recording_url = EXCLUDED.recording_url, \
            recording_duration_secs = EXCLUDED.recording_duration_secs, cost_amount = EXCLUDED.cost_amount, \
-           cost_currency = EXCLUDED.cost_currency, last_sequence = EXCLUDED.last_sequence"
+           cost_currency = EXCLUDED.cost_currency, voicemail_transcript = EXCLUDED.voicemail_transcript, \
+           last_sequence = EXCLUDED.last_sequence"
     ))
     .bind(column!(call_sid))
     .bind(column!(business_id))
@@ -113,6 +115,7 @@ pub(super) async fn upsert<'a>(
     .bind(column!(recording_duration_secs))
     .bind(column!(cost_amount, |a: &Option<Decimal>| a.map(|a| a.to_string())))
     .bind(column!(cost_currency))
+    .bind(column!(voicemail_transcript))
     .bind(column!(last_sequence))
     .execute(&mut *tx)
     .await?;

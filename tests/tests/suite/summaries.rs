@@ -1,7 +1,10 @@
 //! Post-call summaries, end to end: calls driven through the real server (signed webhooks; the
 //! voice bridge's events appended directly), OpenAI's Responses API faked with wiremock, and the
 //! outcome read back from the event store and the REST API. The summariser's restarts and its
-//! dead-letter rule are tested on a summariser run directly over a test database.
+//! dead-letter rule are tested on a summariser run directly over a test database; voicemails,
+//! summarised from Twilio's transcription, in [`voicemail`].
+
+mod voicemail;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

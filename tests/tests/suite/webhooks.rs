@@ -226,7 +226,7 @@ async fn it_should_take_a_voicemail_naming_the_business_escaped_when_no_agent_is
         "{body}"
     );
     let record = format!(
-        r##"<Record action="{0}/twilio/voice/voicemail" method="POST" maxLength="120" playBeep="true" finishOnKey="#" recordingStatusCallback="{0}/twilio/voice/recording" recordingStatusCallbackEvent="completed"/>"##,
+        r##"<Record action="{0}/twilio/voice/voicemail" method="POST" maxLength="120" playBeep="true" finishOnKey="#" recordingStatusCallback="{0}/twilio/voice/recording" recordingStatusCallbackEvent="completed" transcribe="true" transcribeCallback="{0}/twilio/voice/transcription"/>"##,
         app.address
     );
     assert!(body.contains(&record), "{body}");

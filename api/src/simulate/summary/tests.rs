@@ -123,3 +123,25 @@ fn it_should_say_where_to_find_the_events_without_a_database() {
     assert_eq!(lines.len(), 1);
     assert!(lines[0].contains("DATABASE_URL"));
 }
+
+#[test]
+fn it_should_show_the_voicemails_transcription() {
+    let facts = Facts::of(&history(&[
+        ("CallReceived", json!({})),
+        ("CallRoutedToVoicemail", json!({"why": "owner_missed"})),
+        ("VoicemailRecorded", json!({})),
+        ("CallEnded", json!({"status": "completed"})),
+        (
+            "VoicemailTranscribed",
+            json!({"transcription_sid": "TR1", "recording_sid": "RE1", "text": "Call me back."}),
+        ),
+    ]));
+
+    let lines = lines(None, Some(&facts));
+
+    assert_eq!(facts.voicemail_transcript.as_deref(), Some("Call me back."));
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some("  voicemail transcript: \"Call me back.\"")
+    );
+}

@@ -182,11 +182,14 @@ fn it_should_write_record_with_every_attribute() {
         .play_beep(false)
         .finish_on_key("*")
         .recording_status_callback("https://h/rec-status")
-        .recording_status_callback_event("completed");
+        .recording_status_callback_event("completed")
+        .transcribe(true)
+        .transcribe_callback("https://h/transcription?a=1&b=2");
     let expected = concat!(
         r#"<Record action="https://h/vm" method="POST" maxLength="60" playBeep="false" "#,
         r#"finishOnKey="*" recordingStatusCallback="https://h/rec-status" "#,
-        r#"recordingStatusCallbackEvent="completed"/>"#,
+        r#"recordingStatusCallbackEvent="completed" transcribe="true" "#,
+        r#"transcribeCallback="https://h/transcription?a=1&amp;b=2"/>"#,
     );
     assert_eq!(Response::new().record(record).to_xml(), doc(expected));
 }
@@ -253,7 +256,9 @@ fn it_should_write_the_voicemail_answer() {
         .record(
             Record::new("https://h/twilio/voicemail")
                 .recording_status_callback("https://h/twilio/recording-status")
-                .recording_status_callback_event("completed"),
+                .recording_status_callback_event("completed")
+                .transcribe(true)
+                .transcribe_callback("https://h/twilio/voice/transcription"),
         )
         .to_xml();
     let expected = concat!(
@@ -261,7 +266,8 @@ fn it_should_write_the_voicemail_answer() {
         r#"<Record action="https://h/twilio/voicemail" method="POST" maxLength="120" "#,
         r##"playBeep="true" finishOnKey="#" "##,
         r#"recordingStatusCallback="https://h/twilio/recording-status" "#,
-        r#"recordingStatusCallbackEvent="completed"/>"#,
+        r#"recordingStatusCallbackEvent="completed" transcribe="true" "#,
+        r#"transcribeCallback="https://h/twilio/voice/transcription"/>"#,
     );
     assert_eq!(xml, doc(expected));
 }

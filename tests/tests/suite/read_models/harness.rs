@@ -176,6 +176,8 @@ pub struct ExpectedCall {
     pub message: Option<TakenMessage>,
     /// The transcript: `(sequence, speaker, text)`.
     pub transcript: Vec<(i64, String, String)>,
+    /// The latest voicemail transcription's text.
+    pub voicemail_transcript: Option<String>,
     /// The timeline: `(sequence, event_type, data)`.
     pub timeline: Vec<(i64, String, Value)>,
     /// The aggregate.
@@ -251,6 +253,7 @@ pub async fn expected_call(stores: &Stores, pool: &PgPool, sid: &str) -> Expecte
         cost_currency: call.price.as_ref().map(|p| p.currency.clone()),
     };
     let mut message = None;
+    let mut voicemail_transcript = None;
     let mut transcript = Vec::new();
     let mut timeline = Vec::new();
     for (sequence, event, payload, metadata) in &events {
@@ -294,6 +297,9 @@ pub async fn expected_call(stores: &Stores, pool: &PgPool, sid: &str) -> Expecte
             CallEvent::TranscriptSegmentRecorded { speaker, text, .. } => {
                 transcript.push((*sequence, snake(speaker), text.clone()));
             }
+            CallEvent::VoicemailTranscribed { text, .. } => {
+                voicemail_transcript = Some(text.clone());
+            }
             _ => {}
         }
     }
@@ -301,6 +307,7 @@ pub async fn expected_call(stores: &Stores, pool: &PgPool, sid: &str) -> Expecte
         row,
         message,
         transcript,
+        voicemail_transcript,
         timeline,
         call,
     }
@@ -319,6 +326,10 @@ pub async fn assert_calls_match_the_fold(stores: &Stores, pool: &PgPool) -> Vec<
             .unwrap_or_else(|| panic!("call {sid} is missing from the read model"));
         assert_eq!(detail.call, expected.row, "calls row of {sid}");
         assert_eq!(detail.message, expected.message, "message of {sid}");
+        assert_eq!(
+            detail.voicemail_transcript, expected.voicemail_transcript,
+            "voicemail transcript of {sid}"
+        );
         let transcript: Vec<(i64, String, String)> = detail
             .transcript
             .into_iter()

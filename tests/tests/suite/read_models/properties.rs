@@ -296,6 +296,16 @@ fn candidates(step: &Step, k: usize) -> Vec<CallCommand> {
             recording_url: format!("https://api.twilio.com/voicemail/{k}"),
             duration_secs: step.voicemail_secs,
         },
+        CallCommand::RecordVoicemailTranscription {
+            transcription_sid: format!("TR{k:032x}"),
+            recording_sid: format!("RE{:032}", step.recording),
+            // Blank text is recorded as a failed transcription.
+            text: if step.named {
+                format!("voicemail {k}")
+            } else {
+                " ".into()
+            },
+        },
         CallCommand::AttachRecording {
             recording_sid: format!("RE{:032}", step.recording),
             recording_url: format!("https://api.twilio.com/recording/{}", step.recording),
