@@ -9,13 +9,19 @@
 //! - [`page`]: rendering, and errors as pages (or a redirect to the login page).
 //! - [`account`]: login, registration, logout. [`assets`]: the vendored scripts and the styles.
 //! - [`home`]: where `/` and a signed-in user land.
+//! - [`owner`]: the business owner's dashboard — today's numbers, the calls table, live
+//!   updates, a call's page. [`settings`]: a business's controls (availability, hours, ring
+//!   timeout, agent, numbers). [`admin`]: the admin's pages.
 
 pub mod account;
+pub mod admin;
 pub mod assets;
 pub mod csrf;
 pub mod home;
+pub mod owner;
 pub mod page;
 pub mod session;
+pub mod settings;
 
 use actix_web::dev::HttpServiceFactory;
 use actix_web::middleware::from_fn;
@@ -27,7 +33,12 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(assets::asset)
         .service(home::root)
         .service(pages("/account", account::configure))
-        .service(pages("/dashboard", home::configure));
+        .service(pages("/dashboard", |config| {
+            home::configure(config);
+            owner::configure(config);
+            settings::configure(config);
+        }))
+        .service(pages("/admin", admin::configure));
 }
 
 /// The pages under `path`, with the session renewed and unsafe requests checked for CSRF.
