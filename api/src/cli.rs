@@ -135,6 +135,15 @@ pub enum DemoCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Serve the built-in demo agent (a scripted OpenAI Realtime peer) as a server of its own,
+    /// so a `callassist serve` with OPENAI_REALTIME_URL pointed at it runs every business'
+    /// agent against it, whatever key they hold. For demos and browser tests; never for real
+    /// callers.
+    Agent {
+        /// Where to listen (port 0 picks a free port; the URL is printed).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        bind: std::net::SocketAddr,
+    },
 }
 
 /// `callassist simulate …`
@@ -212,6 +221,7 @@ pub fn run(cli: Cli) -> ExitCode {
             }
             Command::Migrate => migrate().await,
             Command::Demo(DemoCommand::Seed { json }) => demo_seed(json).await,
+            Command::Demo(DemoCommand::Agent { bind }) => demo_agent(bind).await,
             Command::Simulate(SimulateCommand::Call {
                 to,
                 from,
@@ -264,6 +274,10 @@ async fn demo_seed(json: bool) -> anyhow::Result<()> {
         seeded.phone_number, seeded.owner_phone
     );
     println!("  open all week, owner available, AI agent configured (demo agent, no OpenAI key)");
+    println!(
+        "  spare number: {} (unassigned: an admin can give it to a business)",
+        seeded.spare_number
+    );
     println!("  {} events appended", seeded.events_appended);
     println!(
         "try: callassist simulate call --to {} --owner no-answer",
@@ -271,6 +285,19 @@ async fn demo_seed(json: bool) -> anyhow::Result<()> {
     );
     if json {
         println!("{}", serde_json::to_string(&seeded)?);
+    }
+    Ok(())
+}
+
+async fn demo_agent(bind: std::net::SocketAddr) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .map_err(|err| anyhow::anyhow!("cannot listen on {bind}: {err}"))?;
+    let url = crate::voice::demo_agent::url_of(listener.local_addr()?)?;
+    println!("demo agent listening: OPENAI_REALTIME_URL={url}");
+    tokio::select! {
+        () = crate::voice::demo_agent::accept(listener) => {}
+        _ = tokio::signal::ctrl_c() => {}
     }
     Ok(())
 }

@@ -22,6 +22,9 @@ pub const DEMO_NUMBER: &str = "+15555550100";
 /// The demo owner's phone.
 pub const DEMO_OWNER_PHONE: &str = "+15555550123";
 const DEMO_NUMBER_SID: &str = "PN5eedde70000040008000000000000001";
+/// A second demo number, left unassigned for an admin to give to a business of their own.
+pub const DEMO_SPARE_NUMBER: &str = "+15555550101";
+const DEMO_SPARE_NUMBER_SID: &str = "PN5eedde70000040008000000000000002";
 const DEMO_NAME: &str = "Demo Plumbing & Heating";
 
 /// What the seed created (or found).
@@ -35,6 +38,8 @@ pub struct DemoSeed {
     pub phone_number: &'static str,
     /// The owner's phone.
     pub owner_phone: &'static str,
+    /// The unassigned number an admin may assign (see [`DEMO_SPARE_NUMBER`]).
+    pub spare_number: &'static str,
     /// How many events this run appended (0 when everything was in place).
     pub events_appended: usize,
 }
@@ -54,14 +59,14 @@ pub enum DemoError {
 }
 
 /// Creates the demo business (open all week, owner available, AI agent configured) and its
-/// number, or brings them back to that state.
+/// number, or brings them back to that state; and provisions the spare number (unassigned, and
+/// left with whatever business an admin gave it since).
 pub async fn seed(stores: &Stores) -> Result<DemoSeed, DemoError> {
     let metadata = CommandMetadata::new("demo-seed", "cli:demo seed", Actor::Cli, Utc::now());
     let business_id = BusinessId(DEMO_BUSINESS_ID);
     let id = business_id.to_string();
     let owner_phone =
         E164::parse(DEMO_OWNER_PHONE).map_err(|e| DemoError::Malformed(e.to_string()))?;
-    let number = E164::parse(DEMO_NUMBER).map_err(|e| DemoError::Malformed(e.to_string()))?;
     let mut appended = 0;
 
     let business = stores.businesses.load(&id).await?.aggregate;
@@ -110,27 +115,20 @@ pub async fn seed(stores: &Stores) -> Result<DemoSeed, DemoError> {
             .len();
     }
 
-    let held = stores.numbers.load(DEMO_NUMBER).await?.aggregate;
-    let mut number_commands = Vec::new();
-    match held.status {
-        NumberStatus::Unknown | NumberStatus::Released => {
-            number_commands.push(PhoneNumberCommand::Provision(ProvisionNumber {
-                number,
-                twilio_sid: DEMO_NUMBER_SID.into(),
-                country: "US".into(),
-                area_code: Some("555".into()),
-                monthly_cost: Money::new(rust_decimal_1_15(), "USD")
-                    .map_err(|e| DemoError::Malformed(e.to_string()))?,
-            }));
-        }
-        NumberStatus::Suspended => number_commands.push(PhoneNumberCommand::Reactivate),
-        NumberStatus::Active => {}
-    }
+    let mut number_commands = provision(stores, DEMO_NUMBER, DEMO_NUMBER_SID).await?;
     number_commands.push(PhoneNumberCommand::AssignToBusiness(business_id));
     for command in number_commands {
         appended += stores
             .numbers
             .execute(DEMO_NUMBER, command, &metadata)
+            .await?
+            .events
+            .len();
+    }
+    for command in provision(stores, DEMO_SPARE_NUMBER, DEMO_SPARE_NUMBER_SID).await? {
+        appended += stores
+            .numbers
+            .execute(DEMO_SPARE_NUMBER, command, &metadata)
             .await?
             .events
             .len();
@@ -141,7 +139,32 @@ pub async fn seed(stores: &Stores) -> Result<DemoSeed, DemoError> {
         business_name: DEMO_NAME,
         phone_number: DEMO_NUMBER,
         owner_phone: DEMO_OWNER_PHONE,
+        spare_number: DEMO_SPARE_NUMBER,
         events_appended: appended,
+    })
+}
+
+/// What makes demo number `number` active: provisioned if it is not (again if released),
+/// reactivated if suspended.
+async fn provision(
+    stores: &Stores,
+    number: &str,
+    twilio_sid: &str,
+) -> Result<Vec<PhoneNumberCommand>, DemoError> {
+    let held = stores.numbers.load(number).await?.aggregate;
+    Ok(match held.status {
+        NumberStatus::Unknown | NumberStatus::Released => {
+            vec![PhoneNumberCommand::Provision(ProvisionNumber {
+                number: E164::parse(number).map_err(|e| DemoError::Malformed(e.to_string()))?,
+                twilio_sid: twilio_sid.into(),
+                country: "US".into(),
+                area_code: Some("555".into()),
+                monthly_cost: Money::new(rust_decimal_1_15(), "USD")
+                    .map_err(|e| DemoError::Malformed(e.to_string()))?,
+            })]
+        }
+        NumberStatus::Suspended => vec![PhoneNumberCommand::Reactivate],
+        NumberStatus::Active => vec![],
     })
 }
 

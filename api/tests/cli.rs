@@ -328,6 +328,7 @@ fn it_should_seed_the_demo_idempotently_and_simulate_a_call_against_a_running_se
     );
     assert_eq!(first["business_id"], second["business_id"]);
     assert!(first["owner_phone"].as_str().unwrap().starts_with('+'));
+    assert_eq!(first["spare_number"], "+15555550101");
     let out = String::from_utf8_lossy(&simulated.stdout);
     assert!(
         simulated.status.success(),
@@ -710,4 +711,40 @@ fn it_should_simulate_an_ai_call_end_to_end_with_the_built_in_demo_agent() {
     assert_eq!(started["model"], "demo");
     let ended = &history["entries"][position("AiSessionEnded")]["event"]["AiSessionEnded"];
     assert_eq!(ended["reason"], "agent ended the call");
+}
+
+#[test]
+fn it_should_serve_the_demo_agent_on_its_own_for_a_server_to_point_at() {
+    let mut agent = callassist(&["demo", "agent", "--bind", "127.0.0.1:0"], &[])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(agent.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("demo agent listening: OPENAI_REALTIME_URL=")
+        .unwrap_or_else(|| panic!("the agent prints its URL: {line}"))
+        .to_owned();
+
+    let greeting = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        use futures::StreamExt;
+        let (mut socket, _) = tokio_tungstenite::connect_async(url.as_str())
+            .await
+            .expect("the agent accepts a Realtime connection");
+        let first = tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .expect("the agent speaks first")
+            .unwrap()
+            .unwrap();
+        first.into_text().unwrap().to_string()
+    });
+    agent.kill().unwrap();
+    agent.wait().unwrap();
+
+    let event: serde_json::Value = serde_json::from_str(&greeting).unwrap();
+    assert_eq!(event["type"], "session.created");
+    assert!(url.starts_with("ws://127.0.0.1:"), "{url}");
 }

@@ -63,21 +63,32 @@ fn start() -> anyhow::Result<Url> {
         .build()?;
     std::thread::Builder::new()
         .name("demo-agent".to_owned())
-        .spawn(move || runtime.block_on(accept(listener)))?;
+        .spawn(move || {
+            runtime.block_on(async move {
+                match tokio::net::TcpListener::from_std(listener) {
+                    Ok(listener) => accept(listener).await,
+                    Err(err) => {
+                        tracing::error!(error = %err, "the built-in demo agent cannot listen");
+                    }
+                }
+            });
+        })?;
     tracing::info!(%address, "the built-in demo agent is listening");
+    url_of(address)
+}
+
+/// The Realtime URL of a demo agent listening at `address`.
+///
+/// # Errors
+/// Only if the address makes no URL (not expected).
+pub fn url_of(address: std::net::SocketAddr) -> anyhow::Result<Url> {
     Ok(Url::parse(&format!(
         "ws://{address}/v1/realtime?model={MODEL}"
     ))?)
 }
 
-async fn accept(listener: std::net::TcpListener) {
-    let listener = match tokio::net::TcpListener::from_std(listener) {
-        Ok(listener) => listener,
-        Err(err) => {
-            tracing::error!(error = %err, "the built-in demo agent cannot listen");
-            return;
-        }
-    };
+/// Serves demo sessions on `listener` until the task is dropped.
+pub async fn accept(listener: tokio::net::TcpListener) {
     loop {
         match listener.accept().await {
             Ok((tcp, _)) => {
