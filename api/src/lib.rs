@@ -14,6 +14,7 @@ pub mod demo;
 pub mod login_limit;
 pub mod metrics;
 pub mod openapi;
+pub mod request_spans;
 pub mod routes;
 pub mod sign_in;
 pub mod simulate;

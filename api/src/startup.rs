@@ -164,7 +164,7 @@ impl Application {
                     }
                 })
                 .wrap_fn(crate::metrics::track)
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<crate::request_spans::RequestSpans>::new())
                 .app_data(metrics.clone())
                 .app_data(login_limiter.clone())
                 .app_data(broker_probe.clone())

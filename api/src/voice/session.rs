@@ -42,6 +42,7 @@ pub(super) async fn serve<TI, TE, TO>(
         return;
     };
     let span = tracing::info_span!("voice_call", call_sid = %start.call_sid, stream_sid = %start.stream_sid);
+    tracing::info!(parent: &span, "media stream started");
     run_call(&bridge, start, &span, twilio_in, twilio_out).await;
 }
 

@@ -5,7 +5,7 @@
 //! installed for the process, and which ones are compiled in depends on the other crates of the
 //! build. The client configuration is built once and shared by every call.
 //!
-//! The socket reads into a 16 KiB buffer, not tungstenite's default 128 KiB: tungstenite zeroes
+//! The socket reads into a 4 KiB buffer, not tungstenite's default 128 KiB: tungstenite zeroes
 //! the free part of its read buffer before every read, which with the default was a sixth of the
 //! bridge's CPU (docs/benchmarks.md, "Voice bridge"). A larger frame still gets the room it needs
 //! once its header is read; it takes a few more reads.
@@ -28,7 +28,7 @@ use url::Url;
 use super::{Interface, RealtimeError, RealtimeSocket};
 
 /// The socket's read buffer (see the module documentation).
-const READ_BUFFER_BYTES: usize = 16 * 1024;
+const READ_BUFFER_BYTES: usize = 4 * 1024;
 
 /// The header the beta interface requires, and its value.
 const BETA_HEADER: (&str, &str) = ("OpenAI-Beta", "realtime=v1");
