@@ -123,8 +123,16 @@ impl PageClient {
 
     /// `GET path`.
     pub async fn get(&self, path: &str) -> Page {
-        self.send(self.client.get(format!("{}{path}", self.address)))
-            .await
+        self.get_with(path, &[]).await
+    }
+
+    /// `GET path` with extra `headers` (e.g. `HX-Request: true`, as htmx sends).
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Page {
+        let mut request = self.client.get(format!("{}{path}", self.address));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(request).await
     }
 
     /// `POST path` with an urlencoded form: `fields` plus `csrf` from the cookie (when held).
@@ -141,12 +149,41 @@ impl PageClient {
 
     /// `POST path` with exactly `form` (no CSRF field added).
     pub async fn post_raw_form(&self, path: &str, form: &[(String, String)]) -> Page {
-        self.send(
-            self.client
-                .post(format!("{}{path}", self.address))
-                .form(form),
-        )
-        .await
+        self.post_raw_form_with(path, form, &[]).await
+    }
+
+    /// As [`PageClient::post_form`], with extra `headers` (e.g. `HX-Request: true`).
+    pub async fn post_form_with(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Page {
+        let mut form: Vec<(String, String)> = fields
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect();
+        if let Some(token) = self.cookie("ca_csrf") {
+            form.push(("csrf".to_owned(), token));
+        }
+        self.post_raw_form_with(path, &form, headers).await
+    }
+
+    /// `POST path` with exactly `form` and extra `headers`.
+    pub async fn post_raw_form_with(
+        &self,
+        path: &str,
+        form: &[(String, String)],
+        headers: &[(&str, &str)],
+    ) -> Page {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .form(form);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(request).await
     }
 
     /// Opens the login page and signs in; panics unless it lands on a page (303).

@@ -54,6 +54,9 @@ pub enum PageError {
     SignIn {
         /// The page to come back to.
         next: Option<String>,
+        /// The request came from htmx: a redirect would swap the login page into a fragment,
+        /// so the browser is told to go there itself (`HX-Redirect`).
+        htmx: bool,
     },
     /// Missing, or another tenant's (never told apart).
     #[error("not found")]
@@ -100,7 +103,7 @@ impl ResponseError for PageError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let Self::SignIn { next } = self {
+        if let Self::SignIn { next, htmx } = self {
             let location = match next {
                 Some(next) => format!(
                     "/account/login?next={}",
@@ -108,6 +111,11 @@ impl ResponseError for PageError {
                 ),
                 None => "/account/login".to_owned(),
             };
+            if *htmx {
+                return HttpResponse::Ok()
+                    .insert_header(("HX-Redirect", location))
+                    .finish();
+            }
             return HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, location))
                 .finish();

@@ -68,6 +68,7 @@ impl FromRequest for Viewer {
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         std::future::ready(viewer(request).ok_or_else(|| PageError::SignIn {
             next: next_path(request),
+            htmx: request.headers().contains_key("HX-Request"),
         }))
     }
 }
@@ -89,8 +90,21 @@ fn viewer(request: &HttpRequest) -> Option<Viewer> {
     })
 }
 
-/// Where to come back to after signing in: this page, if it was a page one can open.
+/// Where to come back to after signing in: this page, if it was a page one can open — for an
+/// htmx request, the page it came from (`HX-Current-URL`), not the fragment it asked for.
 fn next_path(request: &HttpRequest) -> Option<String> {
+    if let Some(current) = request
+        .headers()
+        .get("HX-Current-URL")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| url::Url::parse(value).ok())
+    {
+        let mut path = current.path().to_owned();
+        if let Some(query) = current.query() {
+            path = format!("{path}?{query}");
+        }
+        return Some(path);
+    }
     (request.method() == actix_web::http::Method::GET).then(|| {
         let uri = request.uri();
         uri.path_and_query()

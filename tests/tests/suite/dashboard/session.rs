@@ -279,6 +279,32 @@ async fn it_should_register_an_owner_and_sign_them_in_or_explain_what_is_wrong()
 }
 
 #[tokio::test]
+async fn it_should_send_an_htmx_request_without_a_session_to_the_login_page_as_a_whole_page() {
+    let app = TestApp::spawn().await;
+    let browser = PageClient::new(&app.address);
+
+    let fragment = browser
+        .get_with(
+            "/dashboard",
+            &[
+                ("HX-Request", "true"),
+                ("HX-Current-URL", "http://127.0.0.1/dashboard?route=ai"),
+            ],
+        )
+        .await;
+
+    assert_eq!(
+        fragment.status, 200,
+        "htmx does not follow a 303 into a swap"
+    );
+    assert_eq!(
+        fragment.headers["HX-Redirect"],
+        "/account/login?next=%2Fdashboard%3Froute%3Dai"
+    );
+    assert!(fragment.body.is_empty());
+}
+
+#[tokio::test]
 async fn it_should_never_redirect_to_another_site_after_signing_in() {
     let app = TestApp::spawn().await;
     let owner = app.owner().await;
