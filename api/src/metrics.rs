@@ -65,6 +65,7 @@ pub struct Metrics {
     relay_lag: IntGaugeVec,
     voice_sessions: IntGauge,
     voice_fallbacks: IntCounterVec,
+    live_streams: IntGauge,
 }
 
 impl Metrics {
@@ -113,6 +114,11 @@ impl Metrics {
             ),
             &["reason"],
         )?;
+        let live_streams = IntGauge::new(
+            "callassist_dashboard_live_streams",
+            "Dashboard live-update streams (Server-Sent Events) this node is serving.",
+        )?;
+        registry.register(Box::new(live_streams.clone()))?;
         registry.register(Box::new(voice_sessions.clone()))?;
         registry.register(Box::new(voice_fallbacks.clone()))?;
         registry.register(Box::new(http_requests.clone()))?;
@@ -130,12 +136,18 @@ impl Metrics {
             relay_lag,
             voice_sessions,
             voice_fallbacks,
+            live_streams,
         })
     }
 
     /// The gauge of live media streams, for the voice bridge.
     pub fn voice_sessions(&self) -> IntGauge {
         self.voice_sessions.clone()
+    }
+
+    /// The gauge of open dashboard live-update streams.
+    pub fn live_streams(&self) -> IntGauge {
+        self.live_streams.clone()
     }
 
     /// The counter of calls the voice bridge sent to voicemail, by reason.

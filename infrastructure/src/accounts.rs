@@ -272,6 +272,34 @@ pub async fn profile(pool: &PgPool, user_id: Uuid) -> Result<Option<Profile>, Ac
         .await?)
 }
 
+/// An account as the admin's users page lists it (never the hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct UserSummary {
+    /// Id.
+    pub user_id: Uuid,
+    /// Email.
+    pub email: String,
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: String,
+    /// `admin` or `business_owner`.
+    pub role: String,
+    /// Whether they may sign in.
+    pub active: bool,
+    /// When the account was created.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Every account, active or not, by email (read-only).
+pub async fn list_users(pool: &PgPool) -> Result<Vec<UserSummary>, AccountError> {
+    Ok(sqlx::query_as(
+        "SELECT user_id, email, first_name, last_name, role, active, created_at FROM users ORDER BY email",
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
 /// The role of a user.
 pub async fn role_of(pool: &PgPool, user_id: Uuid) -> Result<Role, AccountError> {
     let role: String = sqlx::query_scalar("SELECT role FROM users WHERE user_id = $1")

@@ -58,7 +58,7 @@ enum NodeStatus {
 /// A dependency answers or not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
-enum Availability {
+pub(crate) enum Availability {
     /// It answers.
     Up,
     /// It does not.
@@ -75,7 +75,7 @@ struct DependencyCheck {
 /// Whether a projection keeps up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
-enum ProjectionState {
+pub(crate) enum ProjectionState {
     /// Close behind the head of the event store.
     Up,
     /// More than a thousand events behind.
@@ -84,12 +84,12 @@ enum ProjectionState {
 
 /// One projection's state.
 #[derive(Debug, Serialize, ToSchema)]
-struct ProjectionCheck {
+pub(crate) struct ProjectionCheck {
     /// `up` or `lagging`.
-    status: ProjectionState,
+    pub(crate) status: ProjectionState,
     /// Readable events it has not applied yet.
     #[schema(example = 0)]
-    lag_events: i64,
+    pub(crate) lag_events: i64,
 }
 
 /// Each dependency.
@@ -172,7 +172,8 @@ fn node_status(checks: &Checks) -> NodeStatus {
     }
 }
 
-fn projection_check(lag_events: i64) -> ProjectionCheck {
+/// Whether a projection `lag_events` behind keeps up (also shown on the admin dashboard).
+pub(crate) fn projection_check(lag_events: i64) -> ProjectionCheck {
     ProjectionCheck {
         status: if lag_events > LAGGING_AFTER_EVENTS {
             ProjectionState::Lagging
@@ -220,7 +221,7 @@ impl BrokerProbe {
     }
 
     /// The broker's state, `None` without a broker. Concurrent probes wait for one check.
-    async fn status(&self) -> Option<Availability> {
+    pub(crate) async fn status(&self) -> Option<Availability> {
         let url = self.url.as_ref()?;
         let mut last = self.last.lock().await;
         if let Some((at, status)) = *last {

@@ -4,6 +4,9 @@
 //! The audio is fetched with the account's credentials from a URL built from the recording's
 //! SID alone; a stored recording URL is never followed (it could point anywhere). The answer is
 //! `Cache-Control: private, no-store`: a recording is personal data, not for shared caches.
+//!
+//! [`stream_audio`] is shared with the dashboard's audio player (`/dashboard/calls/{sid}/…`),
+//! which signs in with a cookie instead of a Bearer token.
 
 use actix_web::http::header::{
     CacheControl, CacheDirective, ContentDisposition, DispositionParam, DispositionType,
@@ -33,8 +36,8 @@ pub(super) fn configure(config: &mut ServiceConfig) {
 struct Mp3(Vec<u8>);
 
 /// Which audio of a call.
-#[derive(Clone, Copy)]
-enum Audio {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Audio {
     /// The latest recording of the call (`RecordingAvailable`).
     Recording,
     /// The voicemail the caller left (`VoicemailRecorded`).
@@ -74,8 +77,13 @@ impl Audio {
     }
 }
 
-/// Finds the call (visible to the caller), fetches the audio from Twilio and streams it on.
-async fn stream(
+/// Finds the call (visible to `who`), fetches the audio from Twilio and streams it on.
+///
+/// # Errors
+/// 404 `call_not_found` (unknown, malformed or another tenant's call), 404
+/// `recording_not_found` (no such audio, or Twilio no longer has it), 502 when Twilio fails,
+/// 503 when the database is unavailable.
+pub(crate) async fn stream_audio(
     state: &AppState,
     twilio: &TwilioClient,
     who: &Authenticated,
@@ -143,7 +151,7 @@ async fn recording(
     who: Authenticated,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    stream(&state, &twilio, &who, &path, Audio::Recording).await
+    stream_audio(&state, &twilio, &who, &path, Audio::Recording).await
 }
 
 /// The voicemail the caller left, as MP3, for the owner of its business or an admin.
@@ -163,5 +171,5 @@ async fn voicemail(
     who: Authenticated,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    stream(&state, &twilio, &who, &path, Audio::Voicemail).await
+    stream_audio(&state, &twilio, &who, &path, Audio::Voicemail).await
 }

@@ -17,8 +17,8 @@ use utoipa::ToSchema;
 
 pub use projection::CallsProjection;
 pub use queries::{
-    call_detail, call_timeline, list_calls, CallCursor, CallDetail, CallFilter, CallPage, CallRow,
-    TakenMessage, TimelineEntry, TranscriptLine, MAX_PAGE,
+    call_detail, call_timeline, calls_by_sid, list_calls, CallCursor, CallDetail, CallFilter,
+    CallPage, CallRow, TakenMessage, TimelineEntry, TranscriptLine, MAX_PAGE,
 };
 
 /// Where a call was last routed.

@@ -361,3 +361,22 @@ pub async fn call_timeline(
     .fetch_all(pool)
     .await
 }
+
+/// The calls among `call_sids` that the reader may see (`business_ids` as in [`CallFilter`]), in
+/// no particular order; unknown ones are left out. The dashboard's live updates re-read the
+/// calls a batch of events changed with it.
+pub async fn calls_by_sid(
+    pool: &PgPool,
+    call_sids: &[String],
+    business_ids: Option<&[Uuid]>,
+) -> Result<Vec<CallRow>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM rm_calls.calls \
+         WHERE call_sid = ANY($1) AND ($2::uuid[] IS NULL OR business_id = ANY($2))"
+    ))
+    .bind(call_sids)
+    .bind(business_ids)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(call_from_row).collect()
+}

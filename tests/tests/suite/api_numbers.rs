@@ -28,7 +28,7 @@ const VOICEMAIL_SID: &str = "RE99999999999999999999999999999999";
 // ---------------------------------------------------------------------------------------------
 
 /// The server, pointed at a fake Twilio.
-async fn spawn() -> (TestApp, MockServer) {
+pub(crate) async fn spawn() -> (TestApp, MockServer) {
     let twilio = MockServer::start().await;
     let app = TestApp::spawn_with(&[("TWILIO_API_BASE", &twilio.uri())]).await;
     (app, twilio)
@@ -40,7 +40,7 @@ fn account_path(rest: &str) -> String {
 }
 
 /// A Twilio request with the account's credentials.
-fn twilio(http_method: &str, rest: &str) -> wiremock::MockBuilder {
+pub(crate) fn twilio(http_method: &str, rest: &str) -> wiremock::MockBuilder {
     Mock::given(method(http_method))
         .and(path(account_path(rest)))
         .and(basic_auth(TEST_ACCOUNT_SID, TEST_AUTH_TOKEN))
@@ -92,7 +92,7 @@ fn form_decode(encoded: &str) -> String {
 }
 
 /// An incoming phone number resource as Twilio answers it.
-fn incoming_number(sid: &str, number: &str, voice_url: &str) -> Value {
+pub(crate) fn incoming_number(sid: &str, number: &str, voice_url: &str) -> Value {
     json!({
         "sid": sid, "account_sid": TEST_ACCOUNT_SID, "phone_number": number,
         "friendly_name": "(415) 555-0100", "voice_url": voice_url, "voice_method": "POST",
@@ -101,7 +101,7 @@ fn incoming_number(sid: &str, number: &str, voice_url: &str) -> Value {
 }
 
 /// Twilio's error body.
-fn twilio_error(status: u16, code: i64, message: &str) -> ResponseTemplate {
+pub(crate) fn twilio_error(status: u16, code: i64, message: &str) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_json(json!({
         "code": code, "message": message, "status": status,
         "more_info": format!("https://www.twilio.com/docs/errors/{code}")
@@ -109,12 +109,12 @@ fn twilio_error(status: u16, code: i64, message: &str) -> ResponseTemplate {
 }
 
 /// A fresh number in the fictional 555 range.
-fn fresh_number() -> String {
+pub(crate) fn fresh_number() -> String {
     format!("+1555{:07}", uuid::Uuid::new_v4().as_u128() % 10_000_000)
 }
 
 /// The number as a path segment, its `+` percent-encoded as clients send it.
-fn in_path(number: &str) -> String {
+pub(crate) fn in_path(number: &str) -> String {
     number.replace('+', "%2B")
 }
 
@@ -124,7 +124,7 @@ fn meta() -> domain::CommandMetadata {
 
 /// A business registered for `owner` (none: nobody's), owner unavailable and no agent, so its
 /// calls go to voicemail.
-async fn business_of(app: &TestApp, owner: Option<&User>) -> BusinessId {
+pub(crate) async fn business_of(app: &TestApp, owner: Option<&User>) -> BusinessId {
     let business = BusinessId(uuid::Uuid::new_v4());
     let id = business.to_string();
     let stores = app.stores();
@@ -149,7 +149,7 @@ async fn business_of(app: &TestApp, owner: Option<&User>) -> BusinessId {
 }
 
 /// A number we hold (Twilio sid returned), assigned to `business` when given.
-async fn held_number(app: &TestApp, business: Option<BusinessId>) -> (String, String) {
+pub(crate) async fn held_number(app: &TestApp, business: Option<BusinessId>) -> (String, String) {
     let number = fresh_number();
     let twilio_sid = format!("PN{}", uuid::Uuid::new_v4().simple());
     let stores = app.stores();

@@ -5,7 +5,7 @@
 //! ever shown. Request bodies holding a key have no `Debug`, so they cannot end up in a log.
 
 use actix_web::{delete, get, put, web, HttpRequest, HttpResponse};
-use domain::business::{AgentSettings, BusinessCommand};
+use domain::business::{AgentSettings, Business, BusinessCommand};
 use domain::values::BusinessId;
 use infrastructure::vault::Vault;
 use serde::Deserialize;
@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::input::{self, INSTRUCTIONS_MAX, SETTING_MAX};
 use super::view::{AgentView, BusinessView};
+use super::Via;
 use crate::access::Authenticated;
 use crate::api_error::{ApiError, Problem};
 use crate::startup::AppState;
@@ -89,15 +90,52 @@ pub(super) async fn configure_agent(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let body = body.into_inner();
-    let model = input::text("model", &body.model, SETTING_MAX, true)?;
-    let voice = input::text("voice", &body.voice, SETTING_MAX, true)?;
-    let instructions = input::text("instructions", &body.instructions, INSTRUCTIONS_MAX, true)?;
-    let key = body
-        .openai_api_key
-        .as_deref()
-        .map(input::api_key)
-        .transpose()?;
-    super::managed(&state, &who, id).await?;
+    let settings = AgentInput {
+        model: &body.model,
+        voice: &body.voice,
+        instructions: &body.instructions,
+        openai_api_key: body.openai_api_key.as_deref(),
+    };
+    let business =
+        apply_agent_settings(&state, &vault, &who, &request, Via::Rest, id, settings).await?;
+    Ok(HttpResponse::Ok().json(BusinessView::new(id, &business)))
+}
+
+/// The AI agent's settings as the owner wrote them, before any check. No `Debug`: it may
+/// hold a key.
+pub(crate) struct AgentInput<'a> {
+    /// OpenAI Realtime model.
+    pub model: &'a str,
+    /// Voice.
+    pub voice: &'a str,
+    /// Instructions.
+    pub instructions: &'a str,
+    /// A new OpenAI key; `None` keeps the key already set.
+    pub openai_api_key: Option<&'a str>,
+}
+
+/// Checks the agent's settings, checks that the caller may manage business `id`, seals a new
+/// key with the [`Vault`] (bound to the business) and configures and turns on the agent, `via`
+/// the REST API or a dashboard page; returns the business after the change.
+pub(crate) async fn apply_agent_settings(
+    state: &AppState,
+    vault: &Vault,
+    who: &Authenticated,
+    request: &HttpRequest,
+    via: Via,
+    id: Uuid,
+    settings: AgentInput<'_>,
+) -> Result<Business, ApiError> {
+    let model = input::text("model", settings.model, SETTING_MAX, true)?;
+    let voice = input::text("voice", settings.voice, SETTING_MAX, true)?;
+    let instructions = input::text(
+        "instructions",
+        settings.instructions,
+        INSTRUCTIONS_MAX,
+        true,
+    )?;
+    let key = settings.openai_api_key.map(input::api_key).transpose()?;
+    super::managed(state, who, id).await?;
     let api_key = key
         .map(|key| vault.seal(BusinessId(id), &key))
         .transpose()
@@ -108,8 +146,7 @@ pub(super) async fn configure_agent(
         instructions,
         api_key,
     });
-    let business = super::append(&state, &who, &request, id, command).await?;
-    Ok(HttpResponse::Ok().json(BusinessView::new(id, &business)))
+    super::append_via(state, who, request, via, id, command).await
 }
 
 /// Turns the AI agent off, keeping its settings (PUT turns it on again).

@@ -3,7 +3,7 @@
 
 use actix_web::http::header;
 use actix_web::{post, web, HttpRequest, HttpResponse};
-use domain::business::{BusinessCommand, RegisterBusiness};
+use domain::business::{Business, BusinessCommand, RegisterBusiness};
 use domain::values::BusinessId;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::input::{self, DESCRIPTION_MAX, NAME_MAX};
 use super::view::BusinessView;
+use super::Via;
 use crate::access::Authenticated;
 use crate::api_error::{ApiError, Problem};
 use crate::startup::AppState;
@@ -54,11 +55,52 @@ pub(super) async fn create(
     body: web::Json<NewBusiness>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let name = input::text("name", &body.name, NAME_MAX, true)?;
-    let description = input::text("description", &body.description, DESCRIPTION_MAX, false)?;
-    let owner_phone = body.owner_phone.as_deref().map(input::phone).transpose()?;
-    let timezone = input::timezone(&body.timezone)?;
-    let owner_user_id = owner_of_new_business(&state, &who, body.owner_user_id).await?;
+    let registration = Registration {
+        name: &body.name,
+        description: &body.description,
+        owner_phone: body.owner_phone.as_deref(),
+        timezone: &body.timezone,
+        owner_user_id: body.owner_user_id,
+    };
+    let (id, business) = register(&state, &who, &request, Via::Rest, registration).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/businesses/{id}")))
+        .json(BusinessView::new(id, &business)))
+}
+
+/// A new business as its registrant wrote it, before any check.
+pub(crate) struct Registration<'a> {
+    /// Display name.
+    pub name: &'a str,
+    /// What it does (may be empty).
+    pub description: &'a str,
+    /// Where the owner takes calls, E.164.
+    pub owner_phone: Option<&'a str>,
+    /// IANA timezone name.
+    pub timezone: &'a str,
+    /// Admins only: the business owner it is for.
+    pub owner_user_id: Option<Uuid>,
+}
+
+/// Checks a new business (every field, then who will own it) and registers it, `via` the REST
+/// API or a dashboard page; returns its id and the business as registered.
+pub(crate) async fn register(
+    state: &AppState,
+    who: &Authenticated,
+    request: &HttpRequest,
+    via: Via,
+    registration: Registration<'_>,
+) -> Result<(Uuid, Business), ApiError> {
+    let name = input::text("name", registration.name, NAME_MAX, true)?;
+    let description = input::text(
+        "description",
+        registration.description,
+        DESCRIPTION_MAX,
+        false,
+    )?;
+    let owner_phone = registration.owner_phone.map(input::phone).transpose()?;
+    let timezone = input::timezone(registration.timezone)?;
+    let owner_user_id = owner_of_new_business(state, who, registration.owner_user_id).await?;
 
     let id = Uuid::new_v4();
     let command = BusinessCommand::Register(RegisterBusiness {
@@ -69,10 +111,8 @@ pub(super) async fn create(
         owner_phone,
         timezone,
     });
-    let business = super::append(&state, &who, &request, id, command).await?;
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/api/v1/businesses/{id}")))
-        .json(BusinessView::new(id, &business)))
+    let business = super::append_via(state, who, request, via, id, command).await?;
+    Ok((id, business))
 }
 
 /// Who will own the new business: an owner always themselves; an admin the active business

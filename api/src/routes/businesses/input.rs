@@ -1,6 +1,7 @@
-//! Checking what clients send to the business endpoints, before any command: every malformed
-//! field answers 400 with a stable `invalid_<field>` code, and nothing that PostgreSQL would
-//! refuse (a NUL character) or that the domain would reject reaches the event store.
+//! Checking what clients send to the business endpoints (and the dashboard's business forms),
+//! before any command: every malformed field answers 400 with a stable `invalid_<field>` code,
+//! and nothing that PostgreSQL would refuse (a NUL character) or that the domain would reject
+//! reaches the event store.
 
 use std::str::FromStr;
 
@@ -13,13 +14,13 @@ use utoipa::ToSchema;
 use crate::api_error::ApiError;
 
 /// Longest name (as the aggregate allows).
-pub(super) const NAME_MAX: usize = 120;
+pub(crate) const NAME_MAX: usize = 120;
 /// Longest description or deactivation reason.
-pub(super) const DESCRIPTION_MAX: usize = 2000;
+pub(crate) const DESCRIPTION_MAX: usize = 2000;
 /// Longest agent instructions.
-pub(super) const INSTRUCTIONS_MAX: usize = 20_000;
+pub(crate) const INSTRUCTIONS_MAX: usize = 20_000;
 /// Longest model or voice name.
-pub(super) const SETTING_MAX: usize = 64;
+pub(crate) const SETTING_MAX: usize = 64;
 /// Longest timezone name we look up.
 const TIMEZONE_MAX: usize = 64;
 /// Shortest OpenAI key we accept.
@@ -41,7 +42,7 @@ fn code(field: &str) -> &'static str {
 }
 
 /// A value the domain refused, as a 400.
-pub(super) fn invalid(err: ValueError) -> ApiError {
+pub(crate) fn invalid(err: ValueError) -> ApiError {
     match &err {
         ValueError::BadText { field, .. } => ApiError::bad_request(code(field), err),
         ValueError::NotE164(_) => ApiError::bad_request("invalid_owner_phone", err),
@@ -54,7 +55,7 @@ pub(super) fn invalid(err: ValueError) -> ApiError {
 
 /// A free text of at most `max` characters without NUL; when `required`, not blank either.
 /// Returned as given: the aggregate trims it.
-pub(super) fn text(
+pub(crate) fn text(
     field: &'static str,
     raw: &str,
     max: usize,
@@ -71,12 +72,12 @@ pub(super) fn text(
 }
 
 /// An E.164 phone number.
-pub(super) fn phone(raw: &str) -> Result<E164, ApiError> {
+pub(crate) fn phone(raw: &str) -> Result<E164, ApiError> {
     E164::parse(raw).map_err(invalid)
 }
 
 /// An IANA timezone name, e.g. `Europe/Berlin`.
-pub(super) fn timezone(raw: &str) -> Result<Tz, ApiError> {
+pub(crate) fn timezone(raw: &str) -> Result<Tz, ApiError> {
     let unknown = || {
         ApiError::bad_request(
             "invalid_timezone",
@@ -90,7 +91,7 @@ pub(super) fn timezone(raw: &str) -> Result<Tz, ApiError> {
 }
 
 /// A ring timeout in seconds (5 to 60).
-pub(super) fn ring_timeout(seconds: i64) -> Result<RingTimeout, ApiError> {
+pub(crate) fn ring_timeout(seconds: i64) -> Result<RingTimeout, ApiError> {
     let out_of_range = || {
         invalid(ValueError::RingTimeoutOutOfRange(
             u32::try_from(seconds).unwrap_or(u32::MAX),
@@ -102,7 +103,7 @@ pub(super) fn ring_timeout(seconds: i64) -> Result<RingTimeout, ApiError> {
 
 /// An OpenAI API key: 8 to 512 visible ASCII characters (surrounding whitespace is dropped).
 /// The message never repeats the key.
-pub(super) fn api_key(raw: &str) -> Result<String, ApiError> {
+pub(crate) fn api_key(raw: &str) -> Result<String, ApiError> {
     let key = raw.trim();
     let length = key.chars().count();
     if (API_KEY_MIN..=API_KEY_MAX).contains(&length) && key.chars().all(|c| c.is_ascii_graphic()) {
@@ -172,30 +173,40 @@ pub(super) struct HoursBody {
 impl HoursBody {
     /// The validated hours.
     pub(super) fn parse(self) -> Result<WeeklyHours, ApiError> {
-        let bad =
-            |err: domain::business::hours::HoursError| ApiError::bad_request("invalid_hours", err);
-        let day = |ranges: Vec<RangeBody>| -> Result<Vec<OpenRange>, ApiError> {
+        let day = |ranges: Vec<RangeBody>| -> Vec<(String, String)> {
             ranges
                 .into_iter()
-                .map(|range| {
-                    Ok(OpenRange {
-                        opens: ClockTime::parse(&range.opens).map_err(bad)?,
-                        closes: ClockTime::parse(&range.closes).map_err(bad)?,
-                    })
-                })
+                .map(|range| (range.opens, range.closes))
                 .collect()
         };
-        let days = [
-            day(self.monday)?,
-            day(self.tuesday)?,
-            day(self.wednesday)?,
-            day(self.thursday)?,
-            day(self.friday)?,
-            day(self.saturday)?,
-            day(self.sunday)?,
-        ];
-        WeeklyHours::new(days).map_err(bad)
+        weekly_hours([
+            day(self.monday),
+            day(self.tuesday),
+            day(self.wednesday),
+            day(self.thursday),
+            day(self.friday),
+            day(self.saturday),
+            day(self.sunday),
+        ])
     }
+}
+
+/// Weekly hours from each weekday's `(opens, closes)` ranges as written (`HH:MM`, `24:00` the
+/// end of the day), Monday first: every time well-formed, every range closing after it opens,
+/// no two ranges of a day overlapping.
+pub(crate) fn weekly_hours(days: [Vec<(String, String)>; 7]) -> Result<WeeklyHours, ApiError> {
+    let bad =
+        |err: domain::business::hours::HoursError| ApiError::bad_request("invalid_hours", err);
+    let mut parsed: [Vec<OpenRange>; 7] = Default::default();
+    for (ranges, written) in parsed.iter_mut().zip(days) {
+        for (opens, closes) in written {
+            ranges.push(OpenRange {
+                opens: ClockTime::parse(&opens).map_err(bad)?,
+                closes: ClockTime::parse(&closes).map_err(bad)?,
+            });
+        }
+    }
+    WeeklyHours::new(parsed).map_err(bad)
 }
 
 #[cfg(test)]

@@ -5,10 +5,12 @@
 //! aggregate, appended with the acting user in its metadata, and answered with the business as
 //! the aggregate holds it right after (no waiting for the read model). An owner only reaches
 //! their own businesses: anyone else's answers 404, as a business that does not exist would.
+//! The dashboard's business forms (`dashboard::settings`) run the same checks and commands
+//! through the `pub(crate)` helpers here, with a `dashboard:` causation.
 
 mod agent;
 mod create;
-mod input;
+pub(crate) mod input;
 mod lifecycle;
 mod read;
 mod settings;
@@ -26,6 +28,8 @@ use crate::access::Authenticated;
 use crate::api_error::ApiError;
 use crate::startup::AppState;
 
+pub(crate) use agent::{apply_agent_settings, AgentInput};
+pub(crate) use create::{register, Registration};
 pub use view::{AgentView, BusinessView};
 
 pub(super) fn configure(config: &mut ServiceConfig) {
@@ -71,7 +75,11 @@ fn rejected(err: BusinessError) -> ApiError {
 }
 
 /// The business `id` as the write side holds it, if the caller may manage it; else 404.
-async fn managed(state: &AppState, who: &Authenticated, id: Uuid) -> Result<Business, ApiError> {
+pub(crate) async fn managed(
+    state: &AppState,
+    who: &Authenticated,
+    id: Uuid,
+) -> Result<Business, ApiError> {
     let business = state
         .stores
         .businesses
@@ -101,7 +109,6 @@ async fn execute(
 
 /// Carries out `command` on business `id` (the caller's right to has been checked), recording
 /// the request, its route and the acting user in the events' metadata.
-#[tracing::instrument(skip_all, fields(business_id = %id))]
 async fn append(
     state: &AppState,
     who: &Authenticated,
@@ -109,17 +116,49 @@ async fn append(
     id: Uuid,
     command: BusinessCommand,
 ) -> Result<Business, ApiError> {
+    append_via(state, who, request, Via::Rest, id, command).await
+}
+
+/// Where a command on a business came from: the first part of its causation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Via {
+    /// The REST API (`rest:`).
+    Rest,
+    /// A dashboard page (`dashboard:`).
+    Dashboard,
+}
+
+impl Via {
+    fn prefix(self) -> &'static str {
+        match self {
+            Self::Rest => "rest",
+            Self::Dashboard => "dashboard",
+        }
+    }
+}
+
+/// As [`append`], for a request that came `via` the REST API or a dashboard page.
+#[tracing::instrument(skip_all, fields(business_id = %id))]
+pub(crate) async fn append_via(
+    state: &AppState,
+    who: &Authenticated,
+    request: &HttpRequest,
+    via: Via,
+    id: Uuid,
+    command: BusinessCommand,
+) -> Result<Business, ApiError> {
     let committed = state
         .stores
         .businesses
-        .execute(&id.to_string(), command, &metadata(who, request))
+        .execute(&id.to_string(), command, &metadata(who, request, via))
         .await
         .map_err(|err| ApiError::store(err, rejected))?;
     Ok(committed.aggregate)
 }
 
-/// Correlation: the request id; causation: `rest:<METHOD> <route pattern>`; actor: the user.
-fn metadata(who: &Authenticated, request: &HttpRequest) -> CommandMetadata {
+/// Correlation: the request id; causation: `<via>:<METHOD> <route pattern>` (e.g.
+/// `rest:PUT /api/v1/businesses/{id}/hours`); actor: the user.
+fn metadata(who: &Authenticated, request: &HttpRequest, via: Via) -> CommandMetadata {
     let correlation_id = request
         .extensions()
         .get::<RequestId>()
@@ -130,7 +169,7 @@ fn metadata(who: &Authenticated, request: &HttpRequest) -> CommandMetadata {
         .unwrap_or_else(|| request.path().to_owned());
     CommandMetadata::new(
         correlation_id,
-        format!("rest:{} {route}", request.method()),
+        format!("{}:{} {route}", via.prefix(), request.method()),
         who.actor(),
         Utc::now(),
     )

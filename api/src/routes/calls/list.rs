@@ -1,22 +1,19 @@
 //! `GET /api/v1/calls`: the calls the caller may see, newest first, filtered and paged with an
 //! opaque cursor.
 //!
-//! The cursor is the URL-safe base64 (no padding) of the JSON of the last row's
-//! [`CallCursor`]. Clients must not build or read it: it is checked like any other input, and a
+//! The cursor is opaque (see [`super::cursor`]): clients must not build or read it, and a
 //! malformed one is a 400 `invalid_cursor`, never a database error.
 
 use actix_web::{get, web, HttpResponse};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use chrono::{DateTime, Utc};
-use domain::values::CallSid;
 use projections::calls::{
-    list_calls, CallCursor, CallFilter, CallRoute, CallRow, CallStatus, HandledBy, MAX_PAGE,
+    list_calls, CallFilter, CallRoute, CallRow, CallStatus, HandledBy, MAX_PAGE,
 };
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::cursor::{decode_cursor, encode_cursor};
 use super::{scope_for, storable_year};
 use crate::access::Authenticated;
 use crate::api_error::{ApiError, Problem};
@@ -24,9 +21,6 @@ use crate::startup::AppState;
 
 /// The page size when the query gives none.
 const DEFAULT_LIMIT: u32 = 50;
-
-/// The longest cursor accepted: ours are about 110 characters.
-const MAX_CURSOR: usize = 512;
 
 /// Which calls to list. Every filter is optional; unknown parameters are refused.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -81,34 +75,6 @@ struct CallList {
     calls: Vec<CallRow>,
     /// Pass as `cursor` for the next page; `null` on the last page.
     next_cursor: Option<String>,
-}
-
-fn invalid_cursor() -> ApiError {
-    ApiError::bad_request(
-        "invalid_cursor",
-        "the cursor is malformed; pass the next_cursor of a previous page as it was given",
-    )
-}
-
-fn encode_cursor(cursor: &CallCursor) -> Result<String, ApiError> {
-    let json = serde_json::to_vec(cursor)
-        .map_err(|err| ApiError::Unexpected(anyhow::Error::new(err).context("cursor")))?;
-    Ok(URL_SAFE_NO_PAD.encode(json))
-}
-
-fn decode_cursor(raw: &str) -> Result<CallCursor, ApiError> {
-    if raw.len() > MAX_CURSOR {
-        return Err(invalid_cursor());
-    }
-    let json = URL_SAFE_NO_PAD
-        .decode(raw.trim_end_matches('='))
-        .map_err(|_| invalid_cursor())?;
-    let cursor: CallCursor = serde_json::from_slice(&json).map_err(|_| invalid_cursor())?;
-    // Only what a real page could end with reaches the database.
-    if CallSid::parse(&cursor.call_sid).is_err() || !storable_year(&cursor.started_at) {
-        return Err(invalid_cursor());
-    }
-    Ok(cursor)
 }
 
 fn check_instant(name: &str, at: Option<DateTime<Utc>>) -> Result<(), ApiError> {
@@ -171,43 +137,6 @@ async fn list(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn cursor() -> CallCursor {
-        CallCursor {
-            started_at: DateTime::parse_from_rfc3339("2026-03-08T12:00:00.123456Z")
-                .map(|at| at.with_timezone(&Utc))
-                .unwrap_or_default(),
-            call_sid: "CA0123456789abcdef0123456789abcdef".into(),
-        }
-    }
-
-    #[test]
-    fn it_should_read_a_cursor_back_as_the_one_it_was_made_from() {
-        let encoded = encode_cursor(&cursor()).ok();
-        let decoded = encoded.as_deref().map(decode_cursor).and_then(Result::ok);
-        assert_eq!(decoded, Some(cursor()));
-        assert!(encoded.is_some_and(|raw| raw
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')));
-    }
-
-    #[test]
-    fn it_should_refuse_a_malformed_or_forged_cursor() {
-        let not_a_sid = URL_SAFE_NO_PAD
-            .encode(br#"{"started_at":"2026-03-08T12:00:00Z","call_sid":"x\u0000"}"#);
-        let far_future = URL_SAFE_NO_PAD
-            .encode(br#"{"started_at":"+200000-01-01T00:00:00Z","call_sid":"CA0123456789abcdef0123456789abcdef"}"#);
-        for raw in [
-            "",
-            "not base64!",
-            "e30",
-            not_a_sid.as_str(),
-            far_future.as_str(),
-        ] {
-            let code = decode_cursor(raw).err().map(|err| err.code());
-            assert_eq!(code, Some("invalid_cursor"), "{raw}");
-        }
-    }
 
     #[test]
     fn it_should_refuse_a_page_size_outside_1_to_200_and_unknown_filters() {

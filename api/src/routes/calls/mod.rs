@@ -7,6 +7,7 @@
 //! `call_not_found`), and so does a filter naming a business they do not own (404
 //! `business_not_found`), so nothing leaks whether it exists.
 
+pub(crate) mod cursor;
 mod detail;
 mod history;
 mod list;
@@ -73,6 +74,6 @@ pub(super) async fn scope_for(
 
 /// Whether a year can be stored and compared in PostgreSQL as the API promises: the four-digit
 /// years of RFC 3339. Larger ones parse in chrono but are out of the database's range.
-pub(super) fn storable_year(date: &impl Datelike) -> bool {
+pub(crate) fn storable_year(date: &impl Datelike) -> bool {
     (0..=9999).contains(&date.year())
 }

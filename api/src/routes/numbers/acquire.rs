@@ -10,6 +10,7 @@ use actix_web::http::header::LOCATION;
 use actix_web::{post, web, HttpRequest, HttpResponse, ResponseError};
 use domain::phone_number::{NumberStatus, PhoneNumber, PhoneNumberError};
 use domain::values::{BusinessId, E164};
+use domain::CommandMetadata;
 use infrastructure::twilio::rest::TwilioClient;
 
 use super::plan::{provision, AcquireNumber, Plan, Step};
@@ -71,6 +72,144 @@ fn half_done(err: &ApiError, hint: String) -> HttpResponse {
         })
 }
 
+/// Why acquiring a number did not wholly succeed.
+pub(crate) enum AcquireFailure {
+    /// Refused or failed before anything of ours changed (and Twilio sold nothing).
+    Refused(ApiError),
+    /// Twilio sold us the number, but recording it failed: registering it finishes the job
+    /// without buying it again.
+    Unrecorded {
+        /// The number.
+        number: E164,
+        /// Twilio's sid of it.
+        twilio_sid: String,
+        /// Why recording it failed.
+        error: ApiError,
+    },
+    /// The number is ours, but assigning it to `business` failed.
+    Unassigned {
+        /// The number.
+        number: E164,
+        /// The business it was to ring for.
+        business: Option<BusinessId>,
+        /// Why assigning it failed.
+        error: ApiError,
+    },
+}
+
+impl From<ApiError> for AcquireFailure {
+    fn from(err: ApiError) -> Self {
+        Self::Refused(err)
+    }
+}
+
+/// Buys `wanted` from Twilio's stock, points it at our webhooks and provisions it (and assigns
+/// it when a business is named). The caller has checked that an admin asks.
+pub(crate) async fn purchase_number(
+    state: &AppState,
+    twilio: &TwilioClient,
+    urls: &PublicUrls,
+    wanted: AcquireNumber,
+    metadata: &CommandMetadata,
+) -> Result<(E164, PhoneNumber), AcquireFailure> {
+    let plan = Plan::of(state, wanted).await?;
+    ensure_not_held(state, &plan.number).await?;
+    let (voice_url, status_callback) = webhooks(urls);
+    let bought = twilio
+        .buy_number(&plan.number, &voice_url, &status_callback)
+        .await
+        .map_err(|err| twilio_failed(&format!("sell us {}", plan.number), err))?;
+    match provision(state, &plan, &bought.sid, metadata).await {
+        Ok(held) => Ok((plan.number, held)),
+        Err((Step::Provision, error)) => Err(AcquireFailure::Unrecorded {
+            number: plan.number,
+            twilio_sid: bought.sid,
+            error,
+        }),
+        Err((Step::Assign, error)) => Err(AcquireFailure::Unassigned {
+            number: plan.number,
+            business: plan.business,
+            error,
+        }),
+    }
+}
+
+/// Registers `wanted`, a number the Twilio account holds: points its webhooks at us and
+/// provisions it (and assigns it when a business is named). The caller has checked that an
+/// admin asks.
+pub(crate) async fn register_number(
+    state: &AppState,
+    twilio: &TwilioClient,
+    urls: &PublicUrls,
+    wanted: AcquireNumber,
+    metadata: &CommandMetadata,
+) -> Result<(E164, PhoneNumber), AcquireFailure> {
+    let plan = Plan::of(state, wanted).await?;
+    ensure_not_held(state, &plan.number).await?;
+    let not_held = || {
+        ApiError::not_found(
+            "number_not_in_twilio_account",
+            format!(
+                "the Twilio account does not hold {}; buy it with \
+                 POST /api/v1/phone-numbers/purchase",
+                plan.number
+            ),
+        )
+    };
+    let held = twilio
+        .find_incoming_number(&plan.number)
+        .await
+        .map_err(|err| twilio_failed(&format!("look up {}", plan.number), err))?
+        .ok_or_else(not_held)?;
+    let (voice_url, status_callback) = webhooks(urls);
+    twilio
+        .update_number_webhooks(&held.sid, &voice_url, &status_callback)
+        .await
+        .map_err(|err| {
+            if err.is_not_found() {
+                not_held()
+            } else {
+                twilio_failed(&format!("point {} at us", plan.number), err)
+            }
+        })?;
+    match provision(state, &plan, &held.sid, metadata).await {
+        Ok(number) => Ok((plan.number, number)),
+        Err((Step::Provision, error)) => Err(AcquireFailure::Refused(error)),
+        Err((Step::Assign, error)) => Err(AcquireFailure::Unassigned {
+            number: plan.number,
+            business: plan.business,
+            error,
+        }),
+    }
+}
+
+/// The REST answer to an acquisition: 201, or the problem (saying how to finish when part of
+/// the work was done).
+fn acquired(
+    outcome: Result<(E164, PhoneNumber), AcquireFailure>,
+) -> Result<HttpResponse, ApiError> {
+    match outcome {
+        Ok((number, held)) => Ok(created(&number, &held)),
+        Err(AcquireFailure::Refused(err)) => Err(err),
+        Err(AcquireFailure::Unrecorded {
+            number,
+            twilio_sid,
+            error,
+        }) => Ok(half_done(
+            &error,
+            format!(
+                "Twilio sold us {number} ({twilio_sid}), but recording it failed; register it \
+                 with POST /api/v1/phone-numbers/register to finish, without buying it again"
+            ),
+        )),
+        Err(AcquireFailure::Unassigned {
+            number,
+            business,
+            error,
+        }) => Ok(half_done(&error, assign_hint(&number, business))),
+    }
+}
+
 /// The hint when the number is ours but assigning it failed.
 fn assign_hint(number: &E164, business: Option<BusinessId>) -> String {
     let business = business.map(|b| b.to_string()).unwrap_or_default();
@@ -105,26 +244,8 @@ async fn purchase(
     body: web::Json<AcquireNumber>,
 ) -> Result<HttpResponse, ApiError> {
     who.require_admin()?;
-    let plan = Plan::of(&state, body.into_inner()).await?;
-    ensure_not_held(&state, &plan.number).await?;
-    let (voice_url, status_callback) = webhooks(&urls);
-    let bought = twilio
-        .buy_number(&plan.number, &voice_url, &status_callback)
-        .await
-        .map_err(|err| twilio_failed(&format!("sell us {}", plan.number), err))?;
     let metadata = metadata(&request, "/api/v1/phone-numbers/purchase", &who);
-    match provision(&state, &plan, &bought.sid, &metadata).await {
-        Ok(held) => Ok(created(&plan.number, &held)),
-        Err((Step::Provision, err)) => Ok(half_done(
-            &err,
-            format!(
-                "Twilio sold us {} ({}), but recording it failed; register it with \
-                 POST /api/v1/phone-numbers/register to finish, without buying it again",
-                plan.number, bought.sid
-            ),
-        )),
-        Err((Step::Assign, err)) => Ok(half_done(&err, assign_hint(&plan.number, plan.business))),
-    }
+    acquired(purchase_number(&state, &twilio, &urls, body.into_inner(), &metadata).await)
 }
 
 /// Registers a number the Twilio account already holds (admins): points its webhooks at us
@@ -150,38 +271,6 @@ async fn register(
     body: web::Json<AcquireNumber>,
 ) -> Result<HttpResponse, ApiError> {
     who.require_admin()?;
-    let plan = Plan::of(&state, body.into_inner()).await?;
-    ensure_not_held(&state, &plan.number).await?;
-    let not_held = || {
-        ApiError::not_found(
-            "number_not_in_twilio_account",
-            format!(
-                "the Twilio account does not hold {}; buy it with \
-                 POST /api/v1/phone-numbers/purchase",
-                plan.number
-            ),
-        )
-    };
-    let held = twilio
-        .find_incoming_number(&plan.number)
-        .await
-        .map_err(|err| twilio_failed(&format!("look up {}", plan.number), err))?
-        .ok_or_else(not_held)?;
-    let (voice_url, status_callback) = webhooks(&urls);
-    twilio
-        .update_number_webhooks(&held.sid, &voice_url, &status_callback)
-        .await
-        .map_err(|err| {
-            if err.is_not_found() {
-                not_held()
-            } else {
-                twilio_failed(&format!("point {} at us", plan.number), err)
-            }
-        })?;
     let metadata = metadata(&request, "/api/v1/phone-numbers/register", &who);
-    match provision(&state, &plan, &held.sid, &metadata).await {
-        Ok(number) => Ok(created(&plan.number, &number)),
-        Err((Step::Provision, err)) => Err(err),
-        Err((Step::Assign, err)) => Ok(half_done(&err, assign_hint(&plan.number, plan.business))),
-    }
+    acquired(register_number(&state, &twilio, &urls, body.into_inner(), &metadata).await)
 }

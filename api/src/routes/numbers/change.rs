@@ -2,8 +2,9 @@
 //! reactivating it, and releasing it back to Twilio.
 
 use actix_web::{post, put, web, HttpRequest, HttpResponse};
-use domain::phone_number::{NumberStatus, PhoneNumberCommand, PhoneNumberError};
+use domain::phone_number::{NumberStatus, PhoneNumber, PhoneNumberCommand, PhoneNumberError};
 use domain::values::E164;
+use domain::CommandMetadata;
 use infrastructure::twilio::rest::TwilioClient;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -16,23 +17,93 @@ use crate::access::Authenticated;
 use crate::api_error::{ApiError, Problem};
 use crate::startup::AppState;
 
-/// Runs `command` on the number and answers with its state after it.
-async fn run(
+/// Runs `command` on the number; its state after it.
+async fn execute(
     state: &AppState,
-    request: &HttpRequest,
-    who: &Authenticated,
-    route: &str,
     number: &E164,
     command: PhoneNumberCommand,
-) -> Result<HttpResponse, ApiError> {
-    let metadata = metadata(request, route, who);
+    metadata: &CommandMetadata,
+) -> Result<PhoneNumber, ApiError> {
     let committed = state
         .stores
         .numbers
-        .execute(number.as_ref(), command, &metadata)
+        .execute(number.as_ref(), command, metadata)
         .await
         .map_err(|err| ApiError::store(err, rejected))?;
-    Ok(HttpResponse::Ok().json(NumberState::of(number, &committed.aggregate)))
+    Ok(committed.aggregate)
+}
+
+/// Lets `number` ring for business `business_id` (registered and active). The caller has
+/// checked that an admin asks.
+pub(crate) async fn assign_number(
+    state: &AppState,
+    number: &E164,
+    business_id: Uuid,
+    metadata: &CommandMetadata,
+) -> Result<PhoneNumber, ApiError> {
+    let business = active_business(state, business_id).await?;
+    let command = PhoneNumberCommand::AssignToBusiness(business);
+    execute(state, number, command, metadata).await
+}
+
+/// Gives `number` back to Twilio, then records it as released (Twilio no longer knowing it is
+/// fine). The caller has checked that an admin asks.
+pub(crate) async fn release_number(
+    state: &AppState,
+    twilio: &TwilioClient,
+    number: &E164,
+    metadata: &CommandMetadata,
+) -> Result<PhoneNumber, ApiError> {
+    let held = state
+        .stores
+        .numbers
+        .load(number.as_ref())
+        .await
+        .map_err(|err| ApiError::store(err, rejected))?
+        .aggregate;
+    match held.status {
+        NumberStatus::Unknown => return Err(not_found()),
+        NumberStatus::Released => return Err(rejected(PhoneNumberError::Released)),
+        NumberStatus::Active | NumberStatus::Suspended => {}
+    }
+    match twilio.release_number(&held.twilio_sid).await {
+        Ok(()) => {}
+        Err(err) if err.is_not_found() => {
+            tracing::info!(%number, "Twilio no longer holds the number; recording the release");
+        }
+        Err(err) => return Err(twilio_failed(&format!("release {number}"), err)),
+    }
+    execute(state, number, PhoneNumberCommand::Release, metadata).await
+}
+
+/// Suspends `number` for `reason`. The caller has checked that an admin asks.
+pub(crate) async fn suspend_number(
+    state: &AppState,
+    number: &E164,
+    reason: String,
+    metadata: &CommandMetadata,
+) -> Result<PhoneNumber, ApiError> {
+    execute(
+        state,
+        number,
+        PhoneNumberCommand::Suspend { reason },
+        metadata,
+    )
+    .await
+}
+
+/// Reactivates a suspended `number`. The caller has checked that an admin asks.
+pub(crate) async fn reactivate_number(
+    state: &AppState,
+    number: &E164,
+    metadata: &CommandMetadata,
+) -> Result<PhoneNumber, ApiError> {
+    execute(state, number, PhoneNumberCommand::Reactivate, metadata).await
+}
+
+/// 200 with the number's state after a change.
+fn changed(number: &E164, held: &PhoneNumber) -> HttpResponse {
+    HttpResponse::Ok().json(NumberState::of(number, held))
 }
 
 /// The business a number is to ring for.
@@ -67,10 +138,9 @@ async fn assign(
 ) -> Result<HttpResponse, ApiError> {
     who.require_admin()?;
     let number = parse_number(&path)?;
-    let business = active_business(&state, body.business_id).await?;
-    let route = "/api/v1/phone-numbers/{number}/business";
-    let command = PhoneNumberCommand::AssignToBusiness(business);
-    run(&state, &request, &who, route, &number, command).await
+    let metadata = metadata(&request, "/api/v1/phone-numbers/{number}/business", &who);
+    let held = assign_number(&state, &number, body.business_id, &metadata).await?;
+    Ok(changed(&number, &held))
 }
 
 /// Releases a number (admins): gives it back to Twilio, then records it as released. Twilio
@@ -97,35 +167,9 @@ async fn release(
 ) -> Result<HttpResponse, ApiError> {
     who.require_admin()?;
     let number = parse_number(&path)?;
-    let held = state
-        .stores
-        .numbers
-        .load(number.as_ref())
-        .await
-        .map_err(|err| ApiError::store(err, rejected))?
-        .aggregate;
-    match held.status {
-        NumberStatus::Unknown => return Err(not_found()),
-        NumberStatus::Released => return Err(rejected(PhoneNumberError::Released)),
-        NumberStatus::Active | NumberStatus::Suspended => {}
-    }
-    match twilio.release_number(&held.twilio_sid).await {
-        Ok(()) => {}
-        Err(err) if err.is_not_found() => {
-            tracing::info!(%number, "Twilio no longer holds the number; recording the release");
-        }
-        Err(err) => return Err(twilio_failed(&format!("release {number}"), err)),
-    }
-    let route = "/api/v1/phone-numbers/{number}/release";
-    run(
-        &state,
-        &request,
-        &who,
-        route,
-        &number,
-        PhoneNumberCommand::Release,
-    )
-    .await
+    let metadata = metadata(&request, "/api/v1/phone-numbers/{number}/release", &who);
+    let held = release_number(&state, &twilio, &number, &metadata).await?;
+    Ok(changed(&number, &held))
 }
 
 /// Why a number is suspended.
@@ -160,11 +204,9 @@ async fn suspend(
 ) -> Result<HttpResponse, ApiError> {
     who.require_admin()?;
     let number = parse_number(&path)?;
-    let route = "/api/v1/phone-numbers/{number}/suspend";
-    let command = PhoneNumberCommand::Suspend {
-        reason: body.into_inner().reason,
-    };
-    run(&state, &request, &who, route, &number, command).await
+    let metadata = metadata(&request, "/api/v1/phone-numbers/{number}/suspend", &who);
+    let held = suspend_number(&state, &number, body.into_inner().reason, &metadata).await?;
+    Ok(changed(&number, &held))
 }
 
 /// Reactivates a suspended number (admins): it takes calls again.
@@ -188,14 +230,7 @@ async fn reactivate(
 ) -> Result<HttpResponse, ApiError> {
     who.require_admin()?;
     let number = parse_number(&path)?;
-    let route = "/api/v1/phone-numbers/{number}/reactivate";
-    run(
-        &state,
-        &request,
-        &who,
-        route,
-        &number,
-        PhoneNumberCommand::Reactivate,
-    )
-    .await
+    let metadata = metadata(&request, "/api/v1/phone-numbers/{number}/reactivate", &who);
+    let held = reactivate_number(&state, &number, &metadata).await?;
+    Ok(changed(&number, &held))
 }

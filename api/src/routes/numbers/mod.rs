@@ -5,11 +5,19 @@
 //! Changes are commands on the `PhoneNumber` aggregate (id: the E.164 number); the ones that
 //! involve Twilio call it first, so a Twilio refusal changes nothing of ours. The number in a
 //! path is E.164 with its `+`, which clients send as `%2B` (a bare `+` works too).
+//!
+//! The work of each change is a function of its own (`purchase_number`, `assign_number`, …),
+//! which the admin dashboard's forms run too: the same checks, the same commands.
 
 mod acquire;
 mod change;
 mod plan;
 mod read;
+
+pub(crate) use acquire::{purchase_number, register_number, AcquireFailure};
+pub(crate) use change::{assign_number, reactivate_number, release_number, suspend_number};
+pub(crate) use plan::AcquireNumber;
+pub(crate) use read::search_available;
 
 use actix_web::{HttpMessage, HttpRequest};
 use chrono::Utc;
@@ -89,7 +97,7 @@ impl NumberState {
 }
 
 /// A phone number from a path or a body: E.164 (`+` and 2 to 15 digits), else 400.
-fn parse_number(raw: &str) -> Result<E164, ApiError> {
+pub(crate) fn parse_number(raw: &str) -> Result<E164, ApiError> {
     E164::parse(raw.trim()).map_err(|_| {
         let shown: String = raw.chars().take(32).collect();
         ApiError::bad_request(
@@ -166,12 +174,22 @@ pub(super) fn twilio_failed(doing: &str, err: TwilioError) -> ApiError {
 /// The metadata of a command sent over `route` (`METHOD` is the request's): correlated by the
 /// request id, caused by `rest:<METHOD> <route>`, acted by the signed-in user.
 fn metadata(request: &HttpRequest, route: &str, who: &Authenticated) -> CommandMetadata {
+    command_metadata(request, format!("rest:{} {route}", request.method()), who)
+}
+
+/// The metadata of a command `request` asks for: correlated by the request id, caused by
+/// `causation`, acted by the signed-in user (the admin dashboard's forms pass
+/// `dashboard:<METHOD> <route>`).
+pub(crate) fn command_metadata(
+    request: &HttpRequest,
+    causation: String,
+    who: &Authenticated,
+) -> CommandMetadata {
     let correlation = request
         .extensions()
         .get::<RequestId>()
         .map(ToString::to_string)
         .unwrap_or_else(|| Uuid::new_v4().to_string());
-    let causation = format!("rest:{} {route}", request.method());
     CommandMetadata::new(correlation, causation, who.actor(), Utc::now())
 }
 

@@ -60,18 +60,18 @@ const CALLING_CODES: &[(&str, &str)] = &[
 /// A number to buy or register.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct AcquireNumber {
+pub(crate) struct AcquireNumber {
     /// The number, E.164.
     #[schema(example = "+14155550100")]
-    phone_number: String,
+    pub(crate) phone_number: String,
     /// The business it is to ring for (registered and active); unassigned when missing.
     #[serde(default)]
-    business_id: Option<Uuid>,
+    pub(crate) business_id: Option<Uuid>,
     /// ISO 3166-1 alpha-2 country of the number. Default: from its calling code (`+1` → `US`,
     /// `+44` → `GB`, …); required for calling codes we do not know.
     #[serde(default)]
     #[schema(example = "US")]
-    country: Option<String>,
+    pub(crate) country: Option<String>,
 }
 
 /// A checked [`AcquireNumber`].

@@ -123,13 +123,21 @@ async fn available(
     query: web::Query<AvailableQuery>,
 ) -> Result<HttpResponse, ApiError> {
     who.require_admin()?;
-    let country = parse_country(&query.country)?;
-    let area_code = query
-        .area_code
-        .as_deref()
-        .map(parse_area_code)
-        .transpose()?;
-    let numbers = twilio
+    let numbers = search_available(&twilio, &query.country, query.area_code.as_deref()).await?;
+    let numbers = numbers.into_iter().map(Into::into).collect();
+    Ok(HttpResponse::Ok().json(AvailableList { numbers }))
+}
+
+/// Twilio's local numbers for sale in `country` (ISO 3166-1 alpha-2), with `area_code` when
+/// given. The caller has checked that an admin asks.
+pub(crate) async fn search_available(
+    twilio: &TwilioClient,
+    country: &str,
+    area_code: Option<&str>,
+) -> Result<Vec<AvailableNumber>, ApiError> {
+    let country = parse_country(country)?;
+    let area_code = area_code.map(parse_area_code).transpose()?;
+    twilio
         .available_local_numbers(&country, area_code)
         .await
         .map_err(|err| {
@@ -141,9 +149,7 @@ async fn available(
             } else {
                 twilio_failed("list numbers for sale", err)
             }
-        })?;
-    let numbers = numbers.into_iter().map(Into::into).collect();
-    Ok(HttpResponse::Ok().json(AvailableList { numbers }))
+        })
 }
 
 /// Two ASCII letters, upper-cased; else 400 `invalid_country`.
