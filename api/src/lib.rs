@@ -19,6 +19,7 @@ pub mod routes;
 pub mod sign_in;
 pub mod simulate;
 pub mod startup;
+pub mod stopping;
 pub mod twilio;
 pub mod voice;
 pub mod workers;

@@ -50,6 +50,7 @@ pub struct Application {
     roles: Roles,
     voice_sessions: VoiceSessions,
     summarizer: Option<Summarizer>,
+    stopping: web::Data<crate::stopping::Stopping>,
 }
 
 impl Application {
@@ -85,6 +86,8 @@ impl Application {
         });
         let urls = web::Data::new(PublicUrls::new(public_base));
         let renewals = web::Data::new(crate::dashboard::session::Renewals::default());
+        let stopping = web::Data::new(crate::stopping::Stopping::default());
+        let stopping_seen_by_app = stopping.clone();
         let signer = web::Data::new(WebhookSigners {
             auth_token: Signer::new(settings.twilio.auth_token.clone()),
             shared_key: settings.twilio.webhooks_shared_key.clone().map(Signer::new),
@@ -172,6 +175,7 @@ impl Application {
                 .app_data(urls.clone())
                 .app_data(cookie_policy.clone())
                 .app_data(renewals.clone())
+                .app_data(stopping_seen_by_app.clone())
                 .app_data(signer.clone())
                 .app_data(flow.clone())
                 .app_data(tokens.clone())
@@ -212,6 +216,7 @@ impl Application {
             },
             voice_sessions,
             summarizer: Some(summarizer),
+            stopping,
         })
     }
 
@@ -251,9 +256,11 @@ impl Application {
     /// first.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let handle = self.server.handle();
+        let stopping = self.stopping.clone();
         let stopper = tokio::spawn(async move {
             let signal = shutdown_signal().await;
             tracing::info!(signal, "stopping: finishing requests in flight");
+            stopping.begin();
             handle.stop(true).await;
         });
         let mut workers = Workers::spawn(

@@ -221,7 +221,7 @@ fn serve_then_stop_with(signal: &str) {
 
     let ready = http::blocking_get(&format!("{base}/health/ready"));
     Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
     let started = Instant::now();
@@ -747,4 +747,72 @@ fn it_should_serve_the_demo_agent_on_its_own_for_a_server_to_point_at() {
     let event: serde_json::Value = serde_json::from_str(&greeting).unwrap();
     assert_eq!(event["type"], "session.created");
     assert!(url.starts_with("ws://127.0.0.1:"), "{url}");
+}
+
+#[test]
+fn it_should_not_let_an_open_dashboard_hold_up_a_graceful_stop() {
+    let url = fresh_database_url();
+    let Server {
+        mut child, base, ..
+    } = start_server(&server_env(&url));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let client = reqwest::Client::new();
+    let mut live = runtime.block_on(async {
+        let account = serde_json::json!({
+            "email": "ann@example.com", "password": "correct horse battery",
+            "first_name": "Ann", "last_name": "Smith"
+        });
+        let registered = client
+            .post(format!("{base}/api/v1/auth/register"))
+            .json(&account)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(registered.status(), 201);
+        let pair: serde_json::Value = client
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&serde_json::json!({"email": "ann@example.com", "password": "correct horse battery"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = pair["access_token"].as_str().unwrap().to_owned();
+        let mut live = client
+            .get(format!("{base}/dashboard/live"))
+            .header("cookie", format!("ca_access={token}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(live.status(), 200);
+        assert!(live.chunk().await.unwrap().is_some(), "the stream opens");
+        live
+    });
+
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "an open dashboard stream held the stop (the grace is 30 s)"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+
+    assert!(status.success(), "exit status {status}");
+    let rest = runtime.block_on(async {
+        let mut rest = 0;
+        while let Ok(Some(chunk)) = live.chunk().await {
+            rest += chunk.len();
+        }
+        rest
+    });
+    assert!(rest < 10_000, "the stream ended");
 }

@@ -4,7 +4,9 @@
 // opens; another owner cannot open that call by URL.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { ADMIN, BASE_URL, launch, logIn, newPage, register, screenshot, uniqueEmail } from "./support.mjs";
+import {
+  ADMIN, BASE_URL, callSidOf, launch, logIn, newPage, register, screenshot, simulateCall, uniqueEmail,
+} from "./support.mjs";
 
 /** The demo seed's unassigned number (`callassist demo seed`). */
 const SPARE_NUMBER = "+15555550101";
@@ -67,9 +69,6 @@ test("an admin assigns a number to the new business", async () => {
   assert.ok(state.businessId, "the business was created");
   const admin = await newPage(browser);
   await logIn(admin, ADMIN);
-  await admin.goto(`${BASE_URL}/admin`);
-  await admin.getByRole("img").first().waitFor();
-  await screenshot(admin, "admin-overview");
   await admin.goto(`${BASE_URL}/admin/numbers`);
   const key = SPARE_NUMBER.slice(1);
 
@@ -82,5 +81,97 @@ test("an admin assigns a number to the new business", async () => {
     "Joe's Plumbing",
   );
   await screenshot(admin, "admin-numbers");
+  await admin.context().close();
+});
+
+test("a simulated call appears on the open dashboard without a reload", async () => {
+  assert.ok(state.businessId, "the business was created");
+  await owner.goto(`${BASE_URL}/dashboard`);
+  await owner.locator("#calls-panel").waitFor();
+  // The page keeps its SSE connection; anything that reloaded it would lose this marker.
+  await owner.evaluate(() => { window.notReloaded = true; });
+  await owner.waitForFunction(() => document.querySelector("#calls-panel")?.hasAttribute("sse-connect"));
+  await new Promise((resolve) => setTimeout(resolve, 500)); // the stream connects
+
+  const output = await simulateCall({ to: SPARE_NUMBER, owner: "answers" });
+  const sid = callSidOf(output);
+
+  const row = owner.locator(`#call-${sid}`);
+  await row.waitFor({ timeout: 15_000 });
+  await owner.locator(`#call-${sid}[data-status="completed"]`).waitFor({ timeout: 15_000 });
+  assert.equal(await row.getAttribute("data-route"), "owner");
+  assert.equal(await owner.evaluate(() => window.notReloaded), true, "the page was not reloaded");
+  await owner.locator("#today-calls .value").filter({ hasText: /^[1-9]/ }).waitFor({ timeout: 15_000 });
+  state.ownerCall = sid;
+});
+
+test("with availability off, the next simulated call goes to the AI agent and its transcript opens", async () => {
+  assert.ok(state.ownerCall, "the first call was seen");
+  await owner.goto(`${BASE_URL}/dashboard/businesses/${state.businessId}`);
+  await owner.locator(`#availability-${state.businessId}`).click();
+  await owner.locator(`#availability-${state.businessId}[aria-pressed="false"]`).waitFor();
+  await owner.goto(`${BASE_URL}/dashboard`);
+  await owner.locator("#calls-panel").waitFor();
+  await new Promise((resolve) => setTimeout(resolve, 500));
+
+  const output = await simulateCall({ to: SPARE_NUMBER, owner: "no-answer" });
+  const sid = callSidOf(output);
+
+  const row = owner.locator(`#call-${sid}`);
+  await owner.locator(`#call-${sid}[data-route="ai"]`).waitFor({ timeout: 20_000 });
+  await owner.locator("#toasts .toast").first().waitFor({ timeout: 20_000 }); // the message taken
+  // Today's numbers follow the live events too (no reload).
+  await owner.locator("#today-ai .value").filter({ hasText: /^1$/ }).waitFor({ timeout: 15_000 });
+  await screenshot(owner, "dashboard");
+  await row.getByRole("link", { name: /Open/ }).click();
+  await owner.waitForURL(`${BASE_URL}/dashboard/calls/${sid}`);
+  const transcript = owner.locator("#transcript");
+  await transcript.waitFor();
+  assert.ok(await transcript.locator("li.agent").count() > 0, "the agent's side is shown");
+  assert.ok(await transcript.locator("li.caller").count() > 0, "the caller's side is shown");
+  await owner.locator("#messages").waitFor();
+  await screenshot(owner, "call");
+  state.aiCall = sid;
+});
+
+test("another owner cannot open that call by its URL", async () => {
+  assert.ok(state.aiCall, "the AI call was made");
+  const stranger = await newPage(browser);
+  await register(stranger, { firstName: "Eve", lastName: "Other", email: uniqueEmail("eve") });
+
+  const foreign = await stranger.goto(`${BASE_URL}/dashboard/calls/${state.aiCall}`);
+  const foreignText = (await stranger.locator("main").textContent()).trim();
+  const missing = await stranger.goto(`${BASE_URL}/dashboard/calls/CA00000000000000000000000000000000`);
+  const missingText = (await stranger.locator("main").textContent()).trim();
+
+  assert.equal(foreign.status(), 404);
+  await stranger.getByRole("heading", { name: "Not found" }).waitFor();
+  assert.equal(missing.status(), 404);
+  assert.equal(foreignText, missingText, "a foreign call looks exactly like a missing one");
+  await stranger.context().close();
+});
+
+test("the dashboard fits a phone-sized screen", async () => {
+  const phone = await newPage(browser, { phone: true });
+  await phone.context().addCookies(await owner.context().cookies());
+  await phone.goto(`${BASE_URL}/dashboard`);
+  await phone.locator("#calls").waitFor();
+
+  const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 1, `the page scrolls sideways by ${overflow}px`);
+  await screenshot(phone, "dashboard-phone");
+  await phone.context().close();
+});
+
+test("the admin overview counts the calls in its charts", async () => {
+  assert.ok(state.aiCall, "the calls were made");
+  const admin = await newPage(browser);
+  await logIn(admin, ADMIN);
+  await admin.goto(`${BASE_URL}/admin`);
+
+  const chart = admin.getByRole("img", { name: /calls/i }).first();
+  await chart.waitFor();
+  assert.match(await admin.locator("main").textContent(), /[1-9]\d* calls? in total/);
+  await screenshot(admin, "admin-overview");
   await admin.context().close();
 });

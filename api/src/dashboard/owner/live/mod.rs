@@ -12,7 +12,8 @@
 //! and the server drops the body, nothing is left running. A comment every 15 s keeps proxies
 //! from closing an idle stream (and lets the server notice a client that vanished). A stream
 //! lasts at most [`LIFETIME`]: the browser then reconnects with `Last-Event-ID`, through the
-//! session cookies again, so a signed-out user stops receiving within that time.
+//! session cookies again, so a signed-out user stops receiving within that time. A stream also
+//! ends when the node stops ([`Stopping`]), so open dashboards do not hold up a graceful stop.
 
 mod changes;
 mod frames;
@@ -39,6 +40,7 @@ use crate::dashboard::page::PageError;
 use crate::dashboard::session::Viewer;
 use crate::metrics::Metrics;
 use crate::startup::AppState;
+use crate::stopping::Stopping;
 
 pub(super) use changes::checkpoint;
 pub(super) use frames::position_text;
@@ -96,6 +98,8 @@ struct Feed {
     next_look: Instant,
     last_sent: Instant,
     ends_at: Instant,
+    /// Set when the node stops: the stream ends (the browser reconnects elsewhere).
+    stopping: watch::Receiver<bool>,
     _open: Open,
 }
 
@@ -126,6 +130,7 @@ impl Feed {
                     continue;
                 }
                 () = sleep_until(self.ends_at) => return None,
+                _ = self.stopping.wait_for(|stopping| *stopping) => return None,
             }
             self.interval = match self.look().await {
                 Ok(Looked::More) => Duration::ZERO,
@@ -192,6 +197,7 @@ async fn live(
     request: HttpRequest,
     state: web::Data<AppState>,
     metrics: web::Data<Metrics>,
+    stopping: web::Data<Stopping>,
     viewer: Viewer,
 ) -> Result<HttpResponse, PageError> {
     let query = FilterQuery::parse(request.query_string());
@@ -218,6 +224,7 @@ async fn live(
         next_look: now,
         last_sent: now,
         ends_at: now + LIFETIME,
+        stopping: stopping.subscribe(),
         _open: Open::new(metrics.live_streams()),
     };
     tracing::debug!(user_id = %viewer.who.user_id, "a dashboard live stream started");
