@@ -6,6 +6,7 @@
 // Test support: a panic here is a failed test with its reason.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod calls;
 pub mod fake_openai;
 pub mod fake_twilio_media;
 pub mod pages;

@@ -8,7 +8,7 @@ use infrastructure::tokens::Tokens;
 use serde::Deserialize;
 
 use super::csrf::CsrfToken;
-use super::page::{html, local_path, see_other, Layout, PageError};
+use super::page::{html, local_path, see_other, sentence, Layout, PageError};
 use super::session::{cleared_cookies, session_cookies, CookiePolicy, REFRESH_COOKIE};
 use crate::login_limit::LoginLimiter;
 use crate::sign_in::{sign_in, SignInError};
@@ -212,19 +212,6 @@ async fn register(
     let mut response = html(&page)?;
     *response.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
     Ok(response)
-}
-
-/// `message` as a sentence: capitalised, with a full stop.
-fn sentence(message: &str) -> String {
-    let mut chars = message.trim().chars();
-    let mut text: String = match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => return String::new(),
-    };
-    if !text.ends_with('.') {
-        text.push('.');
-    }
-    text
 }
 
 /// Ends the session (its refresh token stops working) and clears the cookies.

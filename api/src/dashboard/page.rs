@@ -188,9 +188,30 @@ pub fn local_path<'a>(next: Option<&'a str>, fallback: &'a str) -> &'a str {
     }
 }
 
+/// `message` (an error's lower-case text) as a sentence for a page: capitalised, with a full
+/// stop.
+pub fn sentence(message: &str) -> String {
+    let mut chars = message.trim().chars();
+    let mut text: String = match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => return String::new(),
+    };
+    if !text.ends_with('.') {
+        text.push('.');
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn it_should_turn_an_error_message_into_a_sentence() {
+        assert_eq!(sentence(" the email is taken "), "The email is taken.");
+        assert_eq!(sentence("Done."), "Done.");
+        assert_eq!(sentence(""), "");
+    }
 
     #[test]
     fn it_should_only_come_back_to_paths_of_this_site() {

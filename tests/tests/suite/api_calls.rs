@@ -3,142 +3,11 @@
 //! calls driven through signed webhooks for two businesses of two owners, so every answer is
 //! also a check that one owner never sees the other's calls.
 
+use chrono_tz::UTC;
 use reqwest::Method;
 use serde_json::Value;
+use support::calls::{completed, dial_result, incoming, owned_business, Owned, CALLER};
 use support::{expect_problem, new_call_sid, TestApp, User};
-
-const CALLER: &str = "+14155550111";
-
-/// A business registered for `owner` (open around the clock, agent configured) with a number.
-struct Owned {
-    business_id: String,
-    number: String,
-}
-
-async fn owned_business(app: &TestApp, owner: &User, owner_available: bool) -> Owned {
-    use domain::business::{AgentSettings, BusinessCommand, RegisterBusiness, SealedSecret};
-    use domain::phone_number::{PhoneNumberCommand, ProvisionNumber};
-    use domain::values::{BusinessId, Money, E164};
-
-    let stores = app.stores();
-    let meta =
-        || domain::CommandMetadata::new("t", "test:seed", domain::Actor::Cli, chrono::Utc::now());
-    let business = BusinessId(uuid::Uuid::new_v4());
-    let id = business.to_string();
-    let commands = [
-        BusinessCommand::Register(RegisterBusiness {
-            id: business,
-            name: format!("Business of {}", owner.email),
-            description: String::new(),
-            owner_user_id: Some(owner.id),
-            owner_phone: Some(E164::parse("+14155550123").unwrap()),
-            timezone: chrono_tz::UTC,
-        }),
-        BusinessCommand::SetOwnerAvailability {
-            available: owner_available,
-        },
-        BusinessCommand::ConfigureAgent(AgentSettings {
-            model: "gpt-realtime".into(),
-            voice: "marin".into(),
-            instructions: "Take a message.".into(),
-            api_key: Some(SealedSecret {
-                key_id: "test".into(),
-                ciphertext: "sealed".into(),
-                last_four: "abcd".into(),
-            }),
-        }),
-    ];
-    for command in commands {
-        stores
-            .businesses
-            .execute(&id, command, &meta())
-            .await
-            .unwrap();
-    }
-    let number = format!("+1555{:07}", uuid::Uuid::new_v4().as_u128() % 10_000_000);
-    for command in [
-        PhoneNumberCommand::Provision(ProvisionNumber {
-            number: E164::parse(&number).unwrap(),
-            twilio_sid: format!("PN{}", uuid::Uuid::new_v4().simple()),
-            country: "US".into(),
-            area_code: Some("555".into()),
-            monthly_cost: Money::new("1.15".parse().unwrap(), "USD").unwrap(),
-        }),
-        PhoneNumberCommand::AssignToBusiness(business),
-    ] {
-        stores
-            .numbers
-            .execute(&number, command, &meta())
-            .await
-            .unwrap();
-    }
-    Owned {
-        business_id: id,
-        number,
-    }
-}
-
-fn webhook<'a>(
-    sid: &'a str,
-    number: &'a str,
-    extra: &[(&'a str, &'a str)],
-) -> Vec<(&'a str, &'a str)> {
-    let mut params = vec![
-        ("CallSid", sid),
-        ("AccountSid", support::TEST_ACCOUNT_SID),
-        ("From", CALLER),
-        ("To", number),
-        ("Caller", CALLER),
-        ("Called", number),
-        ("Direction", "inbound"),
-        ("ApiVersion", "2010-04-01"),
-    ];
-    if !extra.iter().any(|(key, _)| *key == "CallStatus") {
-        params.push(("CallStatus", "ringing"));
-    }
-    params.extend_from_slice(extra);
-    params
-}
-
-async fn post(app: &TestApp, path: &str, params: &[(&str, &str)]) {
-    let response = app.post_twilio(path, params).await;
-    assert!(
-        response.status().is_success(),
-        "{path}: {}",
-        response.status()
-    );
-}
-
-/// A call comes in; returns its CallSid.
-async fn incoming(app: &TestApp, number: &str) -> String {
-    let sid = new_call_sid();
-    post(app, "/twilio/voice/incoming", &webhook(&sid, number, &[])).await;
-    sid
-}
-
-async fn dial_result(app: &TestApp, sid: &str, number: &str, status: &str, bridged: &str) {
-    let extra = [
-        ("DialCallStatus", status),
-        ("DialCallSid", "CAffffffffffffffffffffffffffffffff"),
-        ("DialBridged", bridged),
-    ];
-    post(
-        app,
-        "/twilio/voice/dial-result",
-        &webhook(sid, number, &extra),
-    )
-    .await;
-}
-
-async fn completed(app: &TestApp, sid: &str, number: &str, secs: &str) {
-    let extra = [
-        ("CallStatus", "completed"),
-        ("CallDuration", secs),
-        ("Price", "-0.0085"),
-        ("PriceUnit", "USD"),
-    ];
-    post(app, "/twilio/voice/status", &webhook(sid, number, &extra)).await;
-}
 
 /// Two owners, a business each, and calls driven through the webhooks:
 /// Ann's: `answered` (the owner took it, 30 s), `to_ai` (missed, then the agent), `ringing`;
@@ -161,8 +30,15 @@ impl World {
     async fn new() -> Self {
         let app = TestApp::spawn().await;
         let (admin, ann, bob) = (app.admin().await, app.owner().await, app.owner().await);
-        let a = owned_business(&app, &ann, true).await;
-        let b = owned_business(&app, &bob, false).await;
+        let a = owned_business(&app, &ann, &format!("Business of {}", ann.email), true, UTC).await;
+        let b = owned_business(
+            &app,
+            &bob,
+            &format!("Business of {}", bob.email),
+            false,
+            UTC,
+        )
+        .await;
 
         let answered = incoming(&app, &a.number).await;
         dial_result(&app, &answered, &a.number, "completed", "true").await;

@@ -23,7 +23,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest, ResponseError};
 use infrastructure::accounts::AccountError;
 
-use super::page::PageError;
+use super::page::{sentence, PageError};
 use super::session::Viewer;
 use crate::api_error::ApiError;
 
@@ -107,19 +107,6 @@ fn accounts_failed(err: AccountError) -> PageError {
         AccountError::Database(err) => database(err),
         other => PageError::Unexpected(anyhow::Error::new(other).context("listing the users")),
     }
-}
-
-/// `message` as a sentence: capitalised, with a full stop.
-fn sentence(message: &str) -> String {
-    let mut chars = message.trim().chars();
-    let mut text: String = match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => return String::new(),
-    };
-    if !text.ends_with('.') {
-        text.push('.');
-    }
-    text
 }
 
 /// Which admin page is shown, for the admin navigation.

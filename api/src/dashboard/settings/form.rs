@@ -7,7 +7,7 @@ use domain::business::Business;
 use uuid::Uuid;
 
 use crate::api_error::ApiError;
-use crate::dashboard::page::PageError;
+use crate::dashboard::page::{sentence, PageError};
 use crate::dashboard::session::Viewer;
 use crate::routes::businesses;
 use crate::startup::AppState;
@@ -123,19 +123,6 @@ fn wording(code: &str, message: &str) -> String {
         "agent_not_enabled" => "The AI agent is not on.".to_owned(),
         _ => sentence(message),
     }
-}
-
-/// `message` as a sentence: capitalised, with a full stop.
-pub(super) fn sentence(message: &str) -> String {
-    let mut chars = message.trim().chars();
-    let mut text: String = match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => return String::new(),
-    };
-    if !text.ends_with('.') {
-        text.push('.');
-    }
-    text
 }
 
 /// Whether htmx sent the request (it then swaps in a fragment instead of following a redirect).

@@ -6,11 +6,13 @@
 //! `Call` events between the position a stream has shown and the checkpoint name the calls
 //! that changed; a call's first event among them makes it new; a `MessageTaken` among them is a
 //! message to announce. Reading them walks the event store's `(transaction_id,
-//! global_position)` index over that range only.
+//! global_position)` index over that range only. The range ends where the `businesses` read
+//! model stands too (see [`checkpoint`]).
 
 use std::collections::HashSet;
 
 use infrastructure::event_store::Position;
+use projections::businesses::BusinessesProjection;
 use projections::calls::{CallsProjection, TakenMessage};
 use projections::runtime::Projection;
 use sqlx::{PgPool, Row};
@@ -29,21 +31,31 @@ SELECT transaction_id::text::bigint AS transaction_id, global_position, aggregat
  ORDER BY events.transaction_id, events.global_position \
  LIMIT $5";
 
-/// Where the `calls` read model stands: the last event its projection applied (`None` before
-/// it ever ran).
+/// How far a stream may read: the last event both the `calls` and the `businesses` read models
+/// have applied (`None` before both ever ran). The viewer's businesses come from the
+/// `businesses` read model, which has its own projector and its own lag: a call of a business
+/// registered a moment ago could otherwise be read while its business is not yet known to be
+/// the viewer's, be taken for another tenant's, and never be sent. A business is registered
+/// before its first call, so up to this position every business of every call read is known.
 pub(in crate::dashboard::owner) async fn checkpoint(
     pool: &PgPool,
 ) -> Result<Option<Position>, sqlx::Error> {
-    let row: Option<(i64, i64)> = sqlx::query_as(
-        "SELECT transaction_id, global_position FROM projection_checkpoints WHERE name = $1",
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT transaction_id, global_position FROM projection_checkpoints WHERE name = ANY($1)",
     )
-    .bind(CallsProjection.name())
-    .fetch_optional(pool)
+    .bind([CallsProjection.name(), BusinessesProjection.name()])
+    .fetch_all(pool)
     .await?;
-    Ok(row.map(|(transaction_id, global_position)| Position {
-        transaction_id,
-        global_position,
-    }))
+    if rows.len() < 2 {
+        return Ok(None);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|(transaction_id, global_position)| Position {
+            transaction_id,
+            global_position,
+        })
+        .min())
 }
 
 /// A message taken on a call.

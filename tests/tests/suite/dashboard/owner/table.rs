@@ -218,7 +218,11 @@ async fn it_should_answer_htmx_with_the_table_alone_and_the_numbers_out_of_band(
         numbers.trim_start().starts_with(r#"<section id="today""#),
         "{numbers}"
     );
-    assert!(numbers.contains(r#"hx-trigger="every 10s""#));
+    assert!(
+        numbers
+            .contains(r#"hx-trigger="every 10s, htmx:sseMessage from:#calls-panel delay:500ms""#),
+        "the numbers refresh on a timer and after each live event: {numbers}"
+    );
     assert_eq!((plain.status, plain.location()), (303, "/dashboard"));
 }
 

@@ -35,6 +35,9 @@ async fn it_should_flip_the_switch_without_javascript_and_come_back_to_the_page_
         (away.status, away.location()),
         (303, "/dashboard/businesses")
     );
+    // The list is read from the businesses read model (the switch's state from the write side):
+    // the new business is listed once the projection has it.
+    app.projections_caught_up().await;
     let list = browser.get("/dashboard/businesses").await;
     assert!(
         list.body.contains(r#"aria-pressed="false""#),
