@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import {
   ADMIN, BASE_URL, callSidOf, launch, logIn, newPage, register, screenshot, simulateCall, uniqueEmail,
 } from "./support.mjs";
+import { SUMMARY } from "./fake-openai.mjs";
 
 /** The demo seed's unassigned number (`callassist demo seed`). */
 const SPARE_NUMBER = "+15555550101";
@@ -105,7 +106,7 @@ test("a simulated call appears on the open dashboard without a reload", async ()
   state.ownerCall = sid;
 });
 
-test("with availability off, the next simulated call goes to the AI agent and its transcript opens", async () => {
+test("with availability off, the next simulated call goes to the AI agent; its transcript and summary open", async () => {
   assert.ok(state.ownerCall, "the first call was seen");
   await owner.goto(`${BASE_URL}/dashboard/businesses/${state.businessId}`);
   await owner.locator(`#availability-${state.businessId}`).click();
@@ -130,6 +131,14 @@ test("with availability off, the next simulated call goes to the AI agent and it
   assert.ok(await transcript.locator("li.agent").count() > 0, "the agent's side is shown");
   assert.ok(await transcript.locator("li.caller").count() > 0, "the caller's side is shown");
   await owner.locator("#messages").waitFor();
+  // The summary is written after the call (the summariser asks the fake OpenAI): reload until
+  // the page shows it.
+  const deadline = Date.now() + 20_000;
+  while (!(await owner.locator("#summary").textContent()).includes(SUMMARY)) {
+    assert.ok(Date.now() < deadline, "the call's summary appears on its page");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await owner.reload();
+  }
   await screenshot(owner, "call");
   state.aiCall = sid;
 });
