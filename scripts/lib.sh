@@ -132,6 +132,47 @@ ensure_rabbitmq() {
   export AMQP_URL="$RABBITMQ_LOCAL_URL"
 }
 
+REDIS_LOCAL_URL="redis://127.0.0.1:6379"
+
+# Sets and exports REDIS_URL: from the environment, a Redis already listening on 127.0.0.1:6379,
+# or Debian's redis-server, installed when missing and started in the background (its data
+# and log in the project's data folder). Only the tests need it: scripts/run works without.
+ensure_redis() {
+  if [ -n "${REDIS_URL:-}" ]; then
+    say "using Redis from REDIS_URL"
+    export REDIS_URL
+    return
+  fi
+  if port_open 127.0.0.1 6379; then
+    say "using the Redis already listening on 127.0.0.1:6379"
+    export REDIS_URL="$REDIS_LOCAL_URL"
+    return
+  fi
+  # Debian puts redis-server in /usr/bin, but keep /usr/sbin in reach as for RabbitMQ.
+  PATH="$PATH:/usr/sbin"
+  if ! command -v redis-server >/dev/null; then apt_install redis-server; fi
+  command -v redis-server >/dev/null || die "redis-server was not found after installing it"
+  # Installing may have started it already (where a service manager runs).
+  if ! port_open 127.0.0.1 6379; then
+    local data="$PROJECT_ROOT/.data/redis"
+    mkdir -p "$data"
+    say "starting Redis on 127.0.0.1:6379 (redis-server --daemonize yes, data in $data)"
+    redis-server --bind 127.0.0.1 --port 6379 --daemonize yes --dir "$data" \
+      --logfile "$data/redis.log" >/dev/null \
+      || die "Redis did not start; see $data/redis.log (or start one yourself and set REDIS_URL)"
+  fi
+  local waited=0
+  until port_open 127.0.0.1 6379; do
+    if [ "$waited" -ge 30 ]; then
+      die "Redis did not open 127.0.0.1:6379 within 30 s; see $PROJECT_ROOT/.data/redis/redis.log (or set REDIS_URL)"
+    fi
+    sleep 1
+    waited=$((waited + 1))
+  done
+  say "Redis is up on 127.0.0.1:6379"
+  export REDIS_URL="$REDIS_LOCAL_URL"
+}
+
 # Reads DATABASE_URL from .env when the environment does not set it.
 database_url_from_dotenv() {
   if [ -z "${DATABASE_URL:-}" ] && [ -f "$PROJECT_ROOT/.env" ]; then

@@ -4,113 +4,42 @@
 //! one account (the per-account limit) and spraying many accounts from one machine (the
 //! per-address limit), and keeps bcrypt from being used to burn our CPU.
 //!
-//! The tracker lives in memory, one per node: behind a load balancer each node counts on its
-//! own, so the effective limit is the configured one times the number of nodes. That is a
-//! deliberate trade: no database write on every failed login, and nothing to clean up.
+//! Where the counts live: without `REDIS_URL`, in this node's memory (`memory`), which is for
+//! one node — behind a load balancer each node would count on its own, multiplying the limit
+//! by the number of nodes. With `REDIS_URL`, in Redis (`redis_counts`), shared by every node.
+//!
+//! When Redis cannot be reached at a login, the node falls back to its own in-memory counts
+//! and logs the failure at error. Neither of the other choices is safe: refusing every login
+//! would let a Redis outage lock everyone out, and letting every login through would make the
+//! limit vanish exactly when something is wrong. Falling back keeps a limit (per node, as
+//! without Redis) and keeps logins working; the next login tries Redis again (after a second).
 //!
 //! Every attempt let through counts as a failure until it is shown to be otherwise: two
 //! guesses sent at the same moment cannot both slip past the last free slot while bcrypt runs.
-//! Time is passed in (`now`), so the tests step through windows without sleeping.
+//! An attempt is settled in the store that counted it. Time is passed in (`now`) for the
+//! in-memory counts, so the tests step through windows without sleeping; Redis keeps its own.
 
-use std::collections::HashMap;
-use std::hash::Hash;
+mod memory;
+mod redis_counts;
+
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
-use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use actix_web::HttpRequest;
 use infrastructure::accounts::Email;
-use infrastructure::config::LoginLimitSettings;
+use infrastructure::config::{LoginLimitSettings, Settings};
+use secrecy::ExposeSecret;
 
-/// How many accounts (and, separately, addresses) are tracked at most: beyond it, expired
-/// windows are dropped, then the oldest one. Bounds memory whatever a client sends.
-const MAX_TRACKED: usize = 100_000;
-/// How often expired windows are dropped.
-const PRUNE_EVERY: Duration = Duration::from_secs(60);
+use self::memory::MemoryCounts;
+pub use self::redis_counts::RedisCountsError;
+use self::redis_counts::{RedisCounts, LOGIN_KEYS};
+use infrastructure::config::DEFAULT_REDIS_KEY_PREFIX;
 
-/// Failures counted since `started`; over after the limits' window.
-#[derive(Debug, Clone, Copy)]
-struct Window {
-    started: Instant,
-    failures: u32,
-}
-
-/// One kind of key (accounts or addresses) and its limit.
-#[derive(Debug)]
-struct Counts<K> {
-    windows: HashMap<K, Window>,
-    max_failures: u32,
-}
-
-impl<K: Hash + Eq + Clone> Counts<K> {
-    fn new(max_failures: u32) -> Self {
-        Self {
-            windows: HashMap::new(),
-            max_failures,
-        }
-    }
-
-    /// How long `key` stays locked, if it is.
-    fn locked_for(&self, key: &K, now: Instant, window: Duration) -> Option<Duration> {
-        let counted = self.windows.get(key)?;
-        let ends = counted.started + window;
-        (counted.failures >= self.max_failures && now < ends).then(|| ends - now)
-    }
-
-    /// Counts one more failure for `key`, opening a new window if its last one is over.
-    fn count(&mut self, key: K, now: Instant, window: Duration) {
-        if !self.windows.contains_key(&key) && self.windows.len() >= MAX_TRACKED {
-            self.prune(now, window);
-            if self.windows.len() >= MAX_TRACKED {
-                self.evict_oldest();
-            }
-        }
-        let counted = self.windows.entry(key).or_insert(Window {
-            started: now,
-            failures: 0,
-        });
-        if now >= counted.started + window {
-            *counted = Window {
-                started: now,
-                failures: 0,
-            };
-        }
-        counted.failures = counted.failures.saturating_add(1);
-    }
-
-    /// Takes back one failure counted for `key`.
-    fn refund(&mut self, key: &K) {
-        if let Some(counted) = self.windows.get_mut(key) {
-            counted.failures = counted.failures.saturating_sub(1);
-        }
-    }
-
-    fn clear(&mut self, key: &K) {
-        self.windows.remove(key);
-    }
-
-    fn prune(&mut self, now: Instant, window: Duration) {
-        self.windows
-            .retain(|_, counted| now < counted.started + window);
-    }
-
-    fn evict_oldest(&mut self) {
-        let oldest = self
-            .windows
-            .iter()
-            .min_by_key(|(_, counted)| counted.started)
-            .map(|(key, _)| key.clone());
-        if let Some(key) = oldest {
-            self.windows.remove(&key);
-        }
-    }
-}
-
-#[derive(Debug)]
-struct State {
-    accounts: Counts<String>,
-    addresses: Counts<IpAddr>,
-    next_prune: Option<Instant>,
+/// The store that counted an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Counted {
+    Memory,
+    Redis,
 }
 
 /// A login attempt the limiter let through. Until [`LoginLimiter::succeeded`] or
@@ -121,34 +50,81 @@ struct State {
 pub struct Attempt {
     address: IpAddr,
     account: Option<String>,
+    counted: Counted,
 }
 
 /// Counts failed logins per account and per client address; see the module documentation.
 #[derive(Debug)]
 pub struct LoginLimiter {
-    window: Duration,
     trust_forwarded_for: bool,
-    state: Mutex<State>,
+    /// This node's counts: the only ones without Redis, the fallback with it.
+    memory: MemoryCounts,
+    redis: Option<RedisCounts>,
 }
 
 impl LoginLimiter {
-    /// A limiter with these limits; `trust_forwarded_for` takes the client's address from
-    /// `X-Forwarded-For` (only behind a proxy that sets it).
+    /// A limiter with these limits, counting in this node's memory; `trust_forwarded_for`
+    /// takes the client's address from `X-Forwarded-For` (only behind a proxy that sets it).
     pub fn new(limits: LoginLimitSettings, trust_forwarded_for: bool) -> Self {
         Self {
-            window: limits.window,
             trust_forwarded_for,
-            state: Mutex::new(State {
-                accounts: Counts::new(limits.max_failures_per_account),
-                addresses: Counts::new(limits.max_failures_per_address),
-                next_prune: None,
-            }),
+            memory: MemoryCounts::new(&limits),
+            redis: None,
         }
     }
 
-    fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        // The counts stay consistent whatever panicked while holding the lock.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    /// The limiter `settings` ask for: in Redis with `REDIS_URL`, else in this node's memory.
+    ///
+    /// # Errors
+    /// `REDIS_URL` is not one the redis client can use.
+    pub fn from_settings(settings: &Settings) -> Result<Self, RedisCountsError> {
+        let limits = settings.login_limits;
+        match &settings.redis_url {
+            Some(url) => {
+                tracing::info!("login limits are counted in Redis, shared by every node");
+                Self::with_redis_prefix(
+                    limits,
+                    settings.trust_forwarded_for,
+                    url.expose_secret(),
+                    &format!("{}:{LOGIN_KEYS}", settings.redis_key_prefix),
+                )
+            }
+            None => Ok(Self::new(limits, settings.trust_forwarded_for)),
+        }
+    }
+
+    /// A limiter counting in the Redis at `url`, shared by every node that uses it.
+    ///
+    /// # Errors
+    /// The URL is not one the redis client can use.
+    pub fn with_redis(
+        limits: LoginLimitSettings,
+        trust_forwarded_for: bool,
+        url: &str,
+    ) -> Result<Self, RedisCountsError> {
+        Self::with_redis_prefix(
+            limits,
+            trust_forwarded_for,
+            url,
+            &format!("{DEFAULT_REDIS_KEY_PREFIX}:{LOGIN_KEYS}"),
+        )
+    }
+
+    /// Like [`LoginLimiter::with_redis`], with keys under `prefix` (tests keep apart this way).
+    ///
+    /// # Errors
+    /// The URL is not one the redis client can use.
+    pub fn with_redis_prefix(
+        limits: LoginLimitSettings,
+        trust_forwarded_for: bool,
+        url: &str,
+        prefix: &str,
+    ) -> Result<Self, RedisCountsError> {
+        Ok(Self {
+            trust_forwarded_for,
+            memory: MemoryCounts::new(&limits),
+            redis: Some(RedisCounts::new(url, prefix, limits)?),
+        })
     }
 
     /// Lets a login for `email` from `address` be tried, counting it as a failure for now;
@@ -156,43 +132,42 @@ impl LoginLimiter {
     ///
     /// # Errors
     /// How long until the lock ends (the longer of the two when both are locked).
-    pub fn attempt(&self, address: IpAddr, email: &str, now: Instant) -> Result<Attempt, Duration> {
+    pub async fn attempt(
+        &self,
+        address: IpAddr,
+        email: &str,
+        now: Instant,
+    ) -> Result<Attempt, Duration> {
         let address = address_key(address);
         // A malformed email has no account to protect (and is never stored, however long).
         let account = Email::parse(email).ok().map(|e| e.as_str().to_owned());
-        let mut state = self.state();
-        if state.next_prune.is_none_or(|at| now >= at) {
-            state.accounts.prune(now, self.window);
-            state.addresses.prune(now, self.window);
-            state.next_prune = Some(now + PRUNE_EVERY);
+        let mut counted = Counted::Memory;
+        if let Some(redis) = &self.redis {
+            match redis.attempt(address, account.as_deref()).await {
+                Ok(decided) => {
+                    decided?;
+                    counted = Counted::Redis;
+                }
+                Err(err) => tracing::error!(
+                    error = %error_chain(&err),
+                    "login limits: redis unreachable, counting in this node's memory"
+                ),
+            }
         }
-        let locked = [
-            account
-                .as_ref()
-                .and_then(|account| state.accounts.locked_for(account, now, self.window)),
-            state.addresses.locked_for(&address, now, self.window),
-        ]
-        .into_iter()
-        .flatten()
-        .max();
-        if let Some(retry_after) = locked {
-            return Err(retry_after);
+        if counted == Counted::Memory {
+            self.memory.attempt(address, account.as_deref(), now)?;
         }
-        if let Some(account) = &account {
-            state.accounts.count(account.clone(), now, self.window);
-        }
-        state.addresses.count(address, now, self.window);
-        Ok(Attempt { address, account })
+        Ok(Attempt {
+            address,
+            account,
+            counted,
+        })
     }
 
     /// The password was right: the account's failures are forgotten, and the attempt no
     /// longer counts against the address.
-    pub fn succeeded(&self, attempt: Attempt) {
-        let mut state = self.state();
-        if let Some(account) = &attempt.account {
-            state.accounts.clear(account);
-        }
-        state.addresses.refund(&attempt.address);
+    pub async fn succeeded(&self, attempt: Attempt) {
+        self.settle(attempt, true).await;
     }
 
     /// The password was wrong (or no such account): the attempt stays counted.
@@ -201,12 +176,25 @@ impl LoginLimiter {
     }
 
     /// The password could not be checked (the database failed): the attempt does not count.
-    pub fn inconclusive(&self, attempt: Attempt) {
-        let mut state = self.state();
-        if let Some(account) = &attempt.account {
-            state.accounts.refund(account);
+    pub async fn inconclusive(&self, attempt: Attempt) {
+        self.settle(attempt, false).await;
+    }
+
+    async fn settle(&self, attempt: Attempt, clear: bool) {
+        let account = attempt.account.as_deref();
+        match (&self.redis, attempt.counted) {
+            (Some(redis), Counted::Redis) => {
+                if let Err(err) = redis.settle(attempt.address, account, clear).await {
+                    // The attempt stays counted until the window ends: at worst a lock comes early.
+                    tracing::error!(
+                        error = %error_chain(&err),
+                        "login limits: redis unreachable, the attempt stays counted"
+                    );
+                }
+            }
+            _ if clear => self.memory.succeeded(attempt.address, account),
+            _ => self.memory.inconclusive(attempt.address, account),
         }
-        state.addresses.refund(&attempt.address);
     }
 
     /// The client's address: the TCP peer, or, when the server is configured to trust a
@@ -221,6 +209,18 @@ impl LoginLimiter {
         }
         last_forwarded_for(request).unwrap_or(peer)
     }
+}
+
+/// `err` and its sources, for the log.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// The last entry of the `X-Forwarded-For` headers, if it is an address (with or without port).

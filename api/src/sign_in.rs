@@ -45,6 +45,7 @@ pub async fn sign_in(
     let address = limiter.client_address(request);
     let attempt = limiter
         .attempt(address, email, Instant::now())
+        .await
         .map_err(|retry_after| {
             tracing::warn!(%address, "login refused: too many failed attempts");
             SignInError::TooManyAttempts(retry_after)
@@ -52,7 +53,7 @@ pub async fn sign_in(
     let verified = match accounts::verify_login(pool, email, password, bcrypt_cost).await {
         Ok(verified) => verified,
         Err(err) => {
-            limiter.inconclusive(attempt);
+            limiter.inconclusive(attempt).await;
             return Err(err.into());
         }
     };
@@ -60,7 +61,7 @@ pub async fn sign_in(
         limiter.failed(attempt);
         return Err(SignInError::WrongCredentials);
     };
-    limiter.succeeded(attempt);
+    limiter.succeeded(attempt).await;
     let role = accounts::role_of(pool, user).await?;
     Ok(tokens.start_session(pool, user, role).await?)
 }

@@ -94,10 +94,10 @@ impl Application {
         });
         let metrics =
             web::Data::new(crate::metrics::Metrics::new().context("cannot register the metrics")?);
-        let login_limiter = web::Data::new(crate::login_limit::LoginLimiter::new(
-            settings.login_limits,
-            settings.trust_forwarded_for,
-        ));
+        let login_limiter = web::Data::new(
+            crate::login_limit::LoginLimiter::from_settings(&settings)
+                .context("REDIS_URL cannot be used")?,
+        );
         let broker_probe =
             web::Data::new(routes::health::BrokerProbe::new(settings.amqp_url.clone()));
         let cors_origins = settings.cors_allowed_origins.clone();

@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_callassist");
 
+#[path = "cli/two_nodes.rs"]
+mod two_nodes;
+
 /// A command with an empty environment (but PATH) in an empty folder, so no `.env` is found.
 fn callassist(args: &[&str], env: &[(&str, &str)]) -> Command {
     let dir =

@@ -22,6 +22,8 @@ pub const DEFAULT_TWILIO_API_BASE: &str = "https://api.twilio.com";
 pub const DEFAULT_OPENAI_API_BASE: &str = "https://api.openai.com";
 /// How long a webhook waits for the event store by default, in milliseconds.
 pub const DEFAULT_WEBHOOK_STORE_TIMEOUT_MS: u64 = 2_000;
+/// What Redis keys start with unless `REDIS_KEY_PREFIX` says otherwise.
+pub const DEFAULT_REDIS_KEY_PREFIX: &str = "callassist";
 /// The model that writes post-call summaries.
 pub const DEFAULT_OPENAI_SUMMARY_MODEL: &str = "gpt-4o-mini";
 /// OpenAI's Realtime WebSocket.
@@ -164,6 +166,12 @@ pub struct Settings {
     pub webhook_store_timeout: Duration,
     /// RabbitMQ; the relay is off without it.
     pub amqp_url: Option<SecretString>,
+    /// Redis (`REDIS_URL`), where every node counts failed logins; `None`: each node counts in
+    /// its own memory, which is for one node.
+    pub redis_url: Option<SecretString>,
+    /// What every key this deployment keeps in Redis starts with (`REDIS_KEY_PREFIX`), so
+    /// several deployments (or test runs) can share one Redis.
+    pub redis_key_prefix: String,
     /// Twilio.
     pub twilio: TwilioSettings,
     /// OpenAI.
@@ -324,6 +332,30 @@ impl Settings {
                 reader
                     .problems
                     .push("AMQP_URL must be an amqp:// or amqps:// URL".to_owned());
+            }
+        }
+        let redis_key_prefix = reader
+            .optional("REDIS_KEY_PREFIX")
+            .unwrap_or_else(|| DEFAULT_REDIS_KEY_PREFIX.to_owned());
+        let prefix_ok = !redis_key_prefix.is_empty()
+            && redis_key_prefix.len() <= 64
+            && redis_key_prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '_' | '-' | '.'));
+        if !prefix_ok {
+            reader
+                .problems
+                .push("REDIS_KEY_PREFIX must be 1 to 64 letters, digits or : _ - .".to_owned());
+        }
+        let redis_url = reader.optional("REDIS_URL");
+        if let Some(raw) = &redis_url {
+            if !matches!(
+                Url::parse(raw).map(|u| u.scheme().to_owned()).as_deref(),
+                Ok("redis" | "rediss")
+            ) {
+                reader
+                    .problems
+                    .push("REDIS_URL must be a redis:// or rediss:// URL".to_owned());
             }
         }
 
@@ -499,6 +531,8 @@ impl Settings {
             public_base_url,
             webhook_store_timeout,
             amqp_url: amqp_url.map(SecretString::from),
+            redis_url: redis_url.map(SecretString::from),
+            redis_key_prefix,
             twilio: TwilioSettings {
                 account_sid,
                 auth_token,

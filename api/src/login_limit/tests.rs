@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 use actix_web::test::TestRequest;
 use infrastructure::config::LoginLimitSettings;
 
+use super::memory::{Counts, MAX_TRACKED, PRUNE_EVERY};
 use super::*;
 
 const WINDOW: Duration = Duration::from_secs(900);
@@ -24,22 +25,26 @@ fn ip(raw: &str) -> IpAddr {
 }
 
 /// Fails `times` logins for `email` from `address` at `now`.
-fn fail(limiter: &LoginLimiter, address: &str, email: &str, times: u32, now: Instant) {
+async fn fail(limiter: &LoginLimiter, address: &str, email: &str, times: u32, now: Instant) {
     for _ in 0..times {
-        let attempt = limiter.attempt(ip(address), email, now).unwrap();
+        let attempt = limiter.attempt(ip(address), email, now).await.unwrap();
         limiter.failed(attempt);
     }
 }
 
-#[test]
-fn it_should_lock_an_account_after_its_failures_until_the_window_passes() {
+#[tokio::test]
+async fn it_should_lock_an_account_after_its_failures_until_the_window_passes() {
     let limiter = limiter(5, 100);
     let start = Instant::now();
-    fail(&limiter, "192.0.2.1", "ann@example.com", 5, start);
+    fail(&limiter, "192.0.2.1", "ann@example.com", 5, start).await;
 
     let later = start + Duration::from_secs(60);
-    let refused = limiter.attempt(ip("192.0.2.1"), "ann@example.com", later);
-    let from_elsewhere = limiter.attempt(ip("198.51.100.7"), " ANN@example.com ", later);
+    let refused = limiter
+        .attempt(ip("192.0.2.1"), "ann@example.com", later)
+        .await;
+    let from_elsewhere = limiter
+        .attempt(ip("198.51.100.7"), " ANN@example.com ", later)
+        .await;
 
     assert_eq!(refused.unwrap_err(), WINDOW - Duration::from_secs(60));
     assert!(
@@ -49,36 +54,40 @@ fn it_should_lock_an_account_after_its_failures_until_the_window_passes() {
     assert!(
         limiter
             .attempt(ip("192.0.2.1"), "bob@example.com", later)
+            .await
             .is_ok(),
         "another account is not"
     );
     assert!(
         limiter
             .attempt(ip("192.0.2.1"), "ann@example.com", start + WINDOW)
+            .await
             .is_ok(),
         "the lock ends with the window"
     );
 }
 
-#[test]
-fn it_should_forget_an_accounts_failures_after_a_success() {
+#[tokio::test]
+async fn it_should_forget_an_accounts_failures_after_a_success() {
     let limiter = limiter(3, 100);
     let now = Instant::now();
-    fail(&limiter, "192.0.2.1", "ann@example.com", 2, now);
+    fail(&limiter, "192.0.2.1", "ann@example.com", 2, now).await;
 
     let attempt = limiter
         .attempt(ip("192.0.2.1"), "ann@example.com", now)
+        .await
         .unwrap();
-    limiter.succeeded(attempt);
+    limiter.succeeded(attempt).await;
 
-    fail(&limiter, "192.0.2.1", "ann@example.com", 2, now);
+    fail(&limiter, "192.0.2.1", "ann@example.com", 2, now).await;
     assert!(limiter
         .attempt(ip("192.0.2.1"), "ann@example.com", now)
+        .await
         .is_ok());
 }
 
-#[test]
-fn it_should_lock_an_address_that_fails_on_many_accounts_and_no_other() {
+#[tokio::test]
+async fn it_should_lock_an_address_that_fails_on_many_accounts_and_no_other() {
     let limiter = limiter(5, 20);
     let now = Instant::now();
     for n in 0..20 {
@@ -88,44 +97,57 @@ fn it_should_lock_an_address_that_fails_on_many_accounts_and_no_other() {
             &format!("user{n}@example.com"),
             1,
             now,
-        );
+        )
+        .await;
     }
 
-    let refused = limiter.attempt(ip("203.0.113.9"), "fresh@example.com", now);
-    let other = limiter.attempt(ip("203.0.113.10"), "fresh@example.com", now);
+    let refused = limiter
+        .attempt(ip("203.0.113.9"), "fresh@example.com", now)
+        .await;
+    let other = limiter
+        .attempt(ip("203.0.113.10"), "fresh@example.com", now)
+        .await;
 
     assert_eq!(refused.unwrap_err(), WINDOW);
     assert!(other.is_ok(), "another address is unaffected");
 }
 
-#[test]
-fn it_should_not_count_an_attempt_that_succeeded_or_could_not_be_checked_against_the_address() {
+#[tokio::test]
+async fn it_should_not_count_an_attempt_that_succeeded_or_could_not_be_checked_against_the_address()
+{
     let limiter = limiter(100, 2);
     let now = Instant::now();
     for _ in 0..5 {
         let attempt = limiter
             .attempt(ip("192.0.2.1"), "ann@example.com", now)
+            .await
             .unwrap();
-        limiter.succeeded(attempt);
+        limiter.succeeded(attempt).await;
         let attempt = limiter
             .attempt(ip("192.0.2.1"), "bob@example.com", now)
+            .await
             .unwrap();
-        limiter.inconclusive(attempt);
+        limiter.inconclusive(attempt).await;
     }
 
     assert!(limiter
         .attempt(ip("192.0.2.1"), "carl@example.com", now)
+        .await
         .is_ok());
 }
 
-#[test]
-fn it_should_count_attempts_in_flight_so_parallel_guesses_cannot_pass_the_last_slot() {
+#[tokio::test]
+async fn it_should_count_attempts_in_flight_so_parallel_guesses_cannot_pass_the_last_slot() {
     let limiter = limiter(2, 100);
     let now = Instant::now();
-    fail(&limiter, "192.0.2.1", "ann@example.com", 1, now);
+    fail(&limiter, "192.0.2.1", "ann@example.com", 1, now).await;
 
-    let first = limiter.attempt(ip("192.0.2.1"), "ann@example.com", now);
-    let second = limiter.attempt(ip("192.0.2.2"), "ann@example.com", now);
+    let first = limiter
+        .attempt(ip("192.0.2.1"), "ann@example.com", now)
+        .await;
+    let second = limiter
+        .attempt(ip("192.0.2.2"), "ann@example.com", now)
+        .await;
 
     assert!(first.is_ok());
     assert!(
@@ -134,15 +156,17 @@ fn it_should_count_attempts_in_flight_so_parallel_guesses_cannot_pass_the_last_s
     );
 }
 
-#[test]
-fn it_should_say_the_longer_wait_when_account_and_address_are_both_locked() {
+#[tokio::test]
+async fn it_should_say_the_longer_wait_when_account_and_address_are_both_locked() {
     let limiter = limiter(1, 2);
     let start = Instant::now();
-    fail(&limiter, "192.0.2.1", "other@example.com", 1, start);
+    fail(&limiter, "192.0.2.1", "other@example.com", 1, start).await;
     let later = start + Duration::from_secs(100);
-    fail(&limiter, "192.0.2.1", "ann@example.com", 1, later);
+    fail(&limiter, "192.0.2.1", "ann@example.com", 1, later).await;
 
-    let refused = limiter.attempt(ip("192.0.2.1"), "ann@example.com", later);
+    let refused = limiter
+        .attempt(ip("192.0.2.1"), "ann@example.com", later)
+        .await;
 
     assert_eq!(
         refused.unwrap_err(),
@@ -151,39 +175,47 @@ fn it_should_say_the_longer_wait_when_account_and_address_are_both_locked() {
     );
 }
 
-#[test]
-fn it_should_count_malformed_emails_against_the_address_only() {
+#[tokio::test]
+async fn it_should_count_malformed_emails_against_the_address_only() {
     let limiter = limiter(1, 3);
     let now = Instant::now();
-    fail(&limiter, "192.0.2.1", "not an email", 2, now);
+    fail(&limiter, "192.0.2.1", "not an email", 2, now).await;
 
     assert!(limiter
         .attempt(ip("192.0.2.1"), "not an email", now)
+        .await
         .is_ok());
     assert!(limiter
         .attempt(ip("192.0.2.1"), "not an email", now)
+        .await
         .is_err());
-    assert_eq!(limiter.state().accounts.windows.len(), 0, "nothing stored");
+    assert_eq!(
+        limiter.memory.state().accounts.windows.len(),
+        0,
+        "nothing stored"
+    );
 }
 
-#[test]
-fn it_should_count_an_ipv6_client_by_its_64_prefix_and_a_mapped_ipv4_as_ipv4() {
+#[tokio::test]
+async fn it_should_count_an_ipv6_client_by_its_64_prefix_and_a_mapped_ipv4_as_ipv4() {
     let limiter = limiter(100, 2);
     let now = Instant::now();
-    fail(&limiter, "2001:db8:1:2::1", "a@example.com", 1, now);
-    fail(&limiter, "2001:db8:1:2:ffff::9", "b@example.com", 1, now);
+    fail(&limiter, "2001:db8:1:2::1", "a@example.com", 1, now).await;
+    fail(&limiter, "2001:db8:1:2:ffff::9", "b@example.com", 1, now).await;
 
     assert!(limiter
         .attempt(ip("2001:db8:1:2::77"), "c@example.com", now)
+        .await
         .is_err());
     assert!(limiter
         .attempt(ip("2001:db8:1:3::1"), "c@example.com", now)
+        .await
         .is_ok());
     assert_eq!(address_key(ip("::ffff:192.0.2.1")), ip("192.0.2.1"));
 }
 
-#[test]
-fn it_should_drop_expired_windows_so_memory_stays_bounded() {
+#[tokio::test]
+async fn it_should_drop_expired_windows_so_memory_stays_bounded() {
     let limiter = limiter(5, 100);
     let start = Instant::now();
     for n in 0..50 {
@@ -193,9 +225,10 @@ fn it_should_drop_expired_windows_so_memory_stays_bounded() {
             &format!("u{n}@example.com"),
             1,
             start,
-        );
+        )
+        .await;
     }
-    assert_eq!(limiter.state().accounts.windows.len(), 50);
+    assert_eq!(limiter.memory.state().accounts.windows.len(), 50);
 
     fail(
         &limiter,
@@ -203,9 +236,10 @@ fn it_should_drop_expired_windows_so_memory_stays_bounded() {
         "late@example.com",
         1,
         start + WINDOW + PRUNE_EVERY,
-    );
+    )
+    .await;
 
-    let state = limiter.state();
+    let state = limiter.memory.state();
     assert_eq!(
         state.accounts.windows.len(),
         1,

@@ -50,6 +50,44 @@ fn it_should_fill_defaults_around_the_required_settings() {
         b"0123456789abcdef0123456789abcdef"
     );
     assert!(settings.amqp_url.is_none());
+    assert!(settings.redis_url.is_none(), "login limits stay in memory");
+}
+
+#[test]
+fn it_should_read_a_redis_or_rediss_url() {
+    for url in [
+        "redis://127.0.0.1:6379",
+        "rediss://cache.example.com:6380/2",
+    ] {
+        let mut vars = complete();
+        vars.push(("REDIS_URL", url));
+        let settings = Settings::from_lookup(env(&vars)).unwrap();
+        assert_eq!(
+            settings.redis_url.as_ref().map(ExposeSecret::expose_secret),
+            Some(url)
+        );
+    }
+}
+
+#[test]
+fn it_should_prefix_redis_keys_with_callassist_unless_told_otherwise() {
+    let settings = Settings::from_lookup(env(&complete())).unwrap();
+    assert_eq!(settings.redis_key_prefix, "callassist");
+
+    let mut vars = complete();
+    vars.push(("REDIS_KEY_PREFIX", "staging:callassist"));
+    let settings = Settings::from_lookup(env(&vars)).unwrap();
+    assert_eq!(settings.redis_key_prefix, "staging:callassist");
+
+    for bad in ["with space", "a{b}", &"x".repeat(65)] {
+        let mut vars = complete();
+        vars.push(("REDIS_KEY_PREFIX", bad));
+        let err = Settings::from_lookup(env(&vars)).unwrap_err();
+        assert!(
+            err.to_string().contains("REDIS_KEY_PREFIX"),
+            "{bad:?}: {err}"
+        );
+    }
 }
 
 #[test]
@@ -77,6 +115,7 @@ fn it_should_name_every_malformed_setting() {
         ("OPENAI_REALTIME_URL", "https://api.openai.com/v1/realtime"),
         ("LOG_FORMAT", "yaml"),
         ("AMQP_URL", "http://broker"),
+        ("REDIS_URL", "http://cache"),
         ("WEBHOOK_STORE_TIMEOUT_MS", "0"),
     ]);
     vars.retain(|(k, _)| *k != "TWILIO_ACCOUNT_SID");
@@ -93,6 +132,7 @@ fn it_should_name_every_malformed_setting() {
         "OPENAI_REALTIME_URL",
         "LOG_FORMAT",
         "AMQP_URL",
+        "REDIS_URL",
         "TWILIO_ACCOUNT_SID",
         "JWT_SECRET",
         "ENCRYPTION_KEY",
