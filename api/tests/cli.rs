@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_callassist");
 
+#[path = "cli/failover.rs"]
+mod failover;
 #[path = "cli/two_nodes.rs"]
 mod two_nodes;
 
