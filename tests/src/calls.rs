@@ -24,8 +24,7 @@ pub async fn owned_business(
     timezone: chrono_tz::Tz,
 ) -> Owned {
     use domain::business::{AgentSettings, BusinessCommand, RegisterBusiness, SealedSecret};
-    use domain::phone_number::{PhoneNumberCommand, ProvisionNumber};
-    use domain::values::{BusinessId, Money, E164};
+    use domain::values::{BusinessId, E164};
 
     let stores = app.stores();
     let meta =
@@ -60,23 +59,7 @@ pub async fn owned_business(
             .await
             .unwrap();
     }
-    let number = format!("+1555{:07}", uuid::Uuid::new_v4().as_u128() % 10_000_000);
-    for command in [
-        PhoneNumberCommand::Provision(ProvisionNumber {
-            number: E164::parse(&number).unwrap(),
-            twilio_sid: format!("PN{}", uuid::Uuid::new_v4().simple()),
-            country: "US".into(),
-            area_code: Some("555".into()),
-            monthly_cost: Money::new("1.15".parse().unwrap(), "USD").unwrap(),
-        }),
-        PhoneNumberCommand::AssignToBusiness(business),
-    ] {
-        stores
-            .numbers
-            .execute(&number, command, &meta())
-            .await
-            .unwrap();
-    }
+    let number = crate::give_new_number(&stores, business).await;
     Owned {
         business_id: id,
         number,

@@ -377,8 +377,7 @@ pub struct Seeded {
 /// Registers a business and provisions and assigns a fresh number to it.
 pub async fn seed(stores: &Stores, seed: SeedBusiness) -> Seeded {
     use domain::business::{AgentSettings, BusinessCommand, RegisterBusiness, SealedSecret};
-    use domain::phone_number::{PhoneNumberCommand, ProvisionNumber};
-    use domain::values::{BusinessId, Money, E164};
+    use domain::values::{BusinessId, E164};
 
     let meta = || {
         domain::CommandMetadata::new("seed", "test:seed", domain::Actor::Cli, chrono::Utc::now())
@@ -430,31 +429,7 @@ pub async fn seed(stores: &Stores, seed: SeedBusiness) -> Seeded {
             .await
             .unwrap();
     }
-    let number = format!("+1555{:07}", rand_digits());
-    stores
-        .numbers
-        .execute(
-            &number,
-            PhoneNumberCommand::Provision(ProvisionNumber {
-                number: E164::parse(&number).unwrap(),
-                twilio_sid: format!("PN{}", uuid::Uuid::new_v4().simple()),
-                country: "US".into(),
-                area_code: Some("555".into()),
-                monthly_cost: Money::new("1.15".parse().unwrap(), "USD").unwrap(),
-            }),
-            &meta(),
-        )
-        .await
-        .unwrap();
-    stores
-        .numbers
-        .execute(
-            &number,
-            PhoneNumberCommand::AssignToBusiness(business_id),
-            &meta(),
-        )
-        .await
-        .unwrap();
+    let number = give_new_number(stores, business_id).await;
     Seeded {
         business_id,
         number,
@@ -462,8 +437,38 @@ pub async fn seed(stores: &Stores, seed: SeedBusiness) -> Seeded {
     }
 }
 
-fn rand_digits() -> u32 {
-    uuid::Uuid::new_v4().as_u128() as u32 % 10_000_000
+/// Provisions a new +1555 number (as Twilio would have sold it) and assigns it to `business_id`;
+/// returns it.
+pub async fn give_new_number(stores: &Stores, business_id: domain::values::BusinessId) -> String {
+    use domain::phone_number::{PhoneNumberCommand, ProvisionNumber};
+    use domain::values::{Money, E164};
+
+    let meta = || {
+        domain::CommandMetadata::new(
+            "test",
+            "test:number",
+            domain::Actor::Cli,
+            chrono::Utc::now(),
+        )
+    };
+    let number = format!("+1555{:07}", uuid::Uuid::new_v4().as_u128() % 10_000_000);
+    for command in [
+        PhoneNumberCommand::Provision(ProvisionNumber {
+            number: E164::parse(&number).unwrap(),
+            twilio_sid: format!("PN{}", uuid::Uuid::new_v4().simple()),
+            country: "US".into(),
+            area_code: Some("555".into()),
+            monthly_cost: Money::new("1.15".parse().unwrap(), "USD").unwrap(),
+        }),
+        PhoneNumberCommand::AssignToBusiness(business_id),
+    ] {
+        stores
+            .numbers
+            .execute(&number, command, &meta())
+            .await
+            .unwrap();
+    }
+    number
 }
 
 /// A fresh, well-formed CallSid.

@@ -1,6 +1,7 @@
 //! The account pages: log in, register (business owners), log out. Signing in here starts the
 //! same session as `POST /api/v1/auth/login` (same limits, same tokens), kept in cookies.
 
+use actix_web::cookie::Cookie;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use askama::Template;
 use infrastructure::accounts::{self, AccountError, NewUser, Role};
@@ -87,15 +88,7 @@ async fn log_in(
     )
     .await;
     let error = match signed_in {
-        Ok(pair) => {
-            let mut response = see_other(&next);
-            for cookie in &session_cookies(&pair, *policy.get_ref()) {
-                response
-                    .add_cookie(cookie)
-                    .map_err(|err| PageError::Unexpected(err.into()))?;
-            }
-            return Ok(response);
-        }
+        Ok(pair) => return redirect_with(&next, &session_cookies(&pair, *policy.get_ref())),
         Err(SignInError::WrongCredentials) => "Wrong email or password.".to_owned(),
         Err(SignInError::TooManyAttempts(retry_after)) => format!(
             "Too many failed attempts. Try again in {} minutes.",
@@ -181,15 +174,7 @@ async fn register(
             )
             .await;
             return Ok(match signed_in {
-                Ok(pair) => {
-                    let mut response = see_other(HOME);
-                    for cookie in &session_cookies(&pair, *policy.get_ref()) {
-                        response
-                            .add_cookie(cookie)
-                            .map_err(|err| PageError::Unexpected(err.into()))?;
-                    }
-                    response
-                }
+                Ok(pair) => redirect_with(HOME, &session_cookies(&pair, *policy.get_ref()))?,
                 Err(_) => see_other("/account/login?registered=1"),
             });
         }
@@ -226,8 +211,13 @@ async fn log_out(
             tracing::info!(error = %err, "logging out a session that had already ended");
         }
     }
-    let mut response = see_other("/account/login");
-    for cookie in &cleared_cookies() {
+    redirect_with("/account/login", &cleared_cookies())
+}
+
+/// A redirect to `location` that sets `cookies` (a session started or ended).
+fn redirect_with(location: &str, cookies: &[Cookie<'static>]) -> Result<HttpResponse, PageError> {
+    let mut response = see_other(location);
+    for cookie in cookies {
         response
             .add_cookie(cookie)
             .map_err(|err| PageError::Unexpected(err.into()))?;

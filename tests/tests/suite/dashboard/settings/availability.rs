@@ -123,44 +123,8 @@ async fn incoming_call(app: &TestApp, number: &str) -> String {
 
 /// Provisions a number and assigns it to business `id`, as an admin would.
 async fn number_for(app: &TestApp, id: &str) -> String {
-    use domain::phone_number::{PhoneNumberCommand, ProvisionNumber};
-    use domain::values::{BusinessId, Money, E164};
-
-    let stores = app.stores();
-    let meta = || {
-        domain::CommandMetadata::new(
-            "test",
-            "test:number",
-            domain::Actor::Cli,
-            chrono::Utc::now(),
-        )
-    };
-    let number = format!("+1555{:07}", uuid::Uuid::new_v4().as_u128() % 10_000_000);
-    stores
-        .numbers
-        .execute(
-            &number,
-            PhoneNumberCommand::Provision(ProvisionNumber {
-                number: E164::parse(&number).unwrap(),
-                twilio_sid: format!("PN{}", uuid::Uuid::new_v4().simple()),
-                country: "US".into(),
-                area_code: Some("555".into()),
-                monthly_cost: Money::new("1.15".parse().unwrap(), "USD").unwrap(),
-            }),
-            &meta(),
-        )
-        .await
-        .unwrap();
-    stores
-        .numbers
-        .execute(
-            &number,
-            PhoneNumberCommand::AssignToBusiness(BusinessId(id.parse().unwrap())),
-            &meta(),
-        )
-        .await
-        .unwrap();
-    number
+    let business = domain::values::BusinessId(id.parse().unwrap());
+    support::give_new_number(&app.stores(), business).await
 }
 
 #[tokio::test]
