@@ -175,7 +175,11 @@ async fn register(
             .await;
             return Ok(match signed_in {
                 Ok(pair) => redirect_with(HOME, &session_cookies(&pair, *policy.get_ref()))?,
-                Err(_) => see_other("/account/login?registered=1"),
+                Err(err) => {
+                    // The account exists; only the automatic sign-in failed.
+                    tracing::warn!(error = %err, "signing in a new account failed; sending it to the login page");
+                    see_other("/account/login?registered=1")
+                }
             });
         }
         Err(
