@@ -12,7 +12,8 @@ use infrastructure::config::{self, DatabaseSettings};
 use infrastructure::db;
 
 /// Prints the history of call `call_sid`: text blocks, or with `json` one pretty JSON document
-/// (the [`History`]). Needs only `DATABASE_URL`.
+/// (the [`History`]). Needs only `DATABASE_URL` and `ENCRYPTION_KEY` (personal data opens with
+/// it; an erased caller's shows as `[erased]`).
 ///
 /// # Errors
 /// A malformed CallSid, missing settings, an unreachable database, an unreadable stored event, or
@@ -21,7 +22,8 @@ pub async fn run(call_sid: &str, json: bool) -> anyhow::Result<()> {
     let call_sid = CallSid::parse(call_sid.trim())?;
     let settings = DatabaseSettings::from_env()?;
     let pool = db::connect(config::database_url(&settings)).await?;
-    let history = audit::call_history(&pool, &call_sid).await;
+    let privacy = crate::privacy_cmd::personal_data(&pool)?;
+    let history = audit::call_history(&pool, Some(&privacy), &call_sid).await;
     pool.close().await;
     let history = history?.with_context(|| {
         format!("no call with CallSid {call_sid}: the event store holds no events for it")

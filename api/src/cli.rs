@@ -41,7 +41,7 @@ pub enum Command {
     /// SIGINT or SIGTERM: scale them apart from the web nodes. One instance of each projection
     /// (and of the relay) runs across all processes; the others wait.
     ///
-    /// Needs only DATABASE_URL (and AMQP_URL for the relay).
+    /// Needs only DATABASE_URL and ENCRYPTION_KEY (and AMQP_URL for the relay).
     Projector,
     /// Inspect and rebuild the read models.
     #[command(subcommand)]
@@ -52,6 +52,12 @@ pub enum Command {
     /// Accounts that only an operator may create.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Encryption keys: what each seals, and resealing after ENCRYPTION_KEY was rotated.
+    #[command(subcommand)]
+    Keys(crate::keys_cmd::KeysCommand),
+    /// Callers' personal data: erase it on request (docs/privacy.md).
+    #[command(subcommand)]
+    Privacy(PrivacyCommand),
     /// Create the database if needed, apply pending migrations, and exit.
     ///
     /// Needs only DATABASE_URL.
@@ -88,13 +94,31 @@ pub enum AdminCommand {
     },
 }
 
+/// `callassist privacy …`
+#[derive(Debug, Subcommand)]
+pub enum PrivacyCommand {
+    /// Erase everything a business holds of one caller: the data keys of their calls are
+    /// destroyed, so their number, words, messages, recordings and summaries read `[erased]`
+    /// in every replay, audit and rebuilt read model; the erasure is recorded as an event.
+    ///
+    /// Needs DATABASE_URL and ENCRYPTION_KEY.
+    Erase {
+        /// The business (its UUID).
+        #[arg(long)]
+        business: String,
+        /// The caller's number, E.164 (e.g. +14155550111).
+        #[arg(long)]
+        caller: String,
+    },
+}
+
 /// `callassist audit …`
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Every event of one call, read from the event store, with its time, type and actor and the
-    /// call's state after it.
+    /// call's state after it; an erased caller's personal data shows as `[erased]`.
     ///
-    /// Needs only DATABASE_URL.
+    /// Needs only DATABASE_URL and ENCRYPTION_KEY.
     Call {
         /// The call's Twilio CallSid (CA…).
         call_sid: String,
@@ -218,6 +242,10 @@ pub fn run(cli: Cli) -> ExitCode {
             }) => admin_create(email, first_name, last_name).await,
             Command::Audit(AuditCommand::Call { call_sid, json }) => {
                 crate::audit_cmd::run(&call_sid, json).await
+            }
+            Command::Keys(command) => crate::keys_cmd::run(command).await,
+            Command::Privacy(PrivacyCommand::Erase { business, caller }) => {
+                crate::privacy_cmd::run_erase(&business, &caller).await
             }
             Command::Migrate => migrate().await,
             Command::Demo(DemoCommand::Seed { json }) => demo_seed(json).await,
@@ -350,7 +378,14 @@ async fn projector() -> anyhow::Result<()> {
         projectors: true,
         relay,
     };
-    let mut workers = Workers::spawn(&pool, &appended, roles, projections::registry::all());
+    let privacy = crate::privacy_cmd::personal_data(&pool)?;
+    let mut workers = Workers::spawn(
+        &pool,
+        &appended,
+        roles,
+        projections::registry::all(),
+        &privacy,
+    );
     println!(
         "callassist projector is running {} projections",
         projections::registry::all().len()
@@ -441,12 +476,17 @@ async fn projections_command(command: ProjectionsCommand) -> anyhow::Result<()> 
             );
             bar.set_prefix(name.clone());
             let started = std::time::Instant::now();
-            let report =
-                projections::runtime::rebuild(&pool, projection.as_ref(), &|applied, total| {
+            let privacy = crate::privacy_cmd::personal_data(&pool)?;
+            let report = projections::runtime::rebuild_opened(
+                &pool,
+                Some(&privacy),
+                projection.as_ref(),
+                &|applied, total| {
                     bar.set_length(total);
                     bar.set_position(applied);
-                })
-                .await?;
+                },
+            )
+            .await?;
             bar.finish_and_clear();
             pool.close().await;
             let seconds = started.elapsed().as_secs_f64();

@@ -26,6 +26,7 @@ pub const SWAGGER_PATH: &str = "/api/docs";
         (name = "businesses", description = "Businesses and their settings"),
         (name = "phone-numbers", description = "Phone numbers (changes: admins only)"),
         (name = "calls", description = "Calls, their timelines, audit history and recordings"),
+        (name = "webhooks", description = "Signed outbound webhooks to a business' endpoints, and their delivery logs"),
         (name = "admin", description = "System overview (admins only)"),
         (name = "health", description = "Liveness, readiness and metrics"),
     )

@@ -12,7 +12,9 @@ use infrastructure::config::{self, Settings};
 use infrastructure::db;
 use infrastructure::event_store::wakeup::AppendSignal;
 use infrastructure::event_store::Stores;
+use infrastructure::notifications::{Mailer, Notifier};
 use infrastructure::openai::summary::{self, SummaryClient};
+use infrastructure::privacy::PersonalData;
 use infrastructure::summarizer::Summarizer;
 use infrastructure::tokens::Tokens;
 use infrastructure::twilio::rest::{self, TwilioClient};
@@ -50,6 +52,10 @@ pub struct Application {
     roles: Roles,
     voice_sessions: VoiceSessions,
     summarizer: Option<Summarizer>,
+    privacy: PersonalData,
+    retention: crate::privacy_cmd::retention::RetentionJob,
+    webhooks: Option<infrastructure::webhooks::Dispatcher>,
+    notifier: Option<Notifier>,
     stopping: web::Data<crate::stopping::Stopping>,
 }
 
@@ -59,13 +65,22 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let pool = db::connect_and_migrate(config::database_url(&settings.database)).await?;
         let appended = AppendSignal::new();
-        let stores = Arc::new(Stores::new(&pool, appended.clone()));
+        let privacy = PersonalData::from_settings(pool.clone(), &settings);
+        let stores = Arc::new(Stores::new(&pool, appended.clone()).with_privacy(privacy.clone()));
+        let retention = crate::privacy_cmd::retention::RetentionJob::new(
+            pool.clone(),
+            stores.clone(),
+            privacy.clone(),
+        );
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             stores: stores.clone(),
             bcrypt_cost: settings.bcrypt_cost,
         });
-        let tokens = web::Data::new(Tokens::new(settings.jwt_secret.clone()));
+        let tokens = web::Data::new(
+            Tokens::new(settings.jwt_secret.clone())
+                .with_retired(settings.retired_jwt_secrets.clone()),
+        );
         let vault = web::Data::new(infrastructure::vault::Vault::new(
             secrecy::ExposeSecret::expose_secret(&settings.encryption_key),
             settings
@@ -84,6 +99,7 @@ impl Application {
         let cookie_policy = web::Data::new(crate::dashboard::session::CookiePolicy {
             secure: public_base.scheme() == "https",
         });
+        let dashboard_base = public_base.clone();
         let urls = web::Data::new(PublicUrls::new(public_base));
         let renewals = web::Data::new(crate::dashboard::session::Renewals::default());
         let stopping = web::Data::new(crate::stopping::Stopping::default());
@@ -114,6 +130,7 @@ impl Application {
             )
             .context("cannot build the Twilio REST client")?,
         );
+        let retention = retention.with_twilio(twilio.get_ref().clone());
         let summarizer = Summarizer::new(
             pool.clone(),
             stores.clone(),
@@ -125,6 +142,28 @@ impl Application {
             )
             .context("cannot build the OpenAI summary client")?,
         );
+        let mut notifier = Notifier::new(pool.clone(), stores.clone())
+            .with_sms(twilio.get_ref().clone())
+            .with_privacy(privacy.clone())
+            .with_dashboard_base(dashboard_base);
+        if let Some(smtp) = &settings.smtp {
+            notifier = notifier.with_email(
+                Mailer::new(&smtp.url, &smtp.from)
+                    .context("SMTP_URL or SMTP_FROM cannot be used")?,
+            );
+        }
+        if let Some(amqp_url) = &settings.amqp_url {
+            notifier = notifier.with_rabbitmq(amqp_url.clone());
+        }
+        let webhooks = infrastructure::webhooks::Dispatcher::new(
+            pool.clone(),
+            stores.clone(),
+            vault.clone().into_inner(),
+        )
+        .allowing_http_loopback(settings.webhooks_allow_http_loopback);
+        let webhook_options = web::Data::new(crate::routes::webhooks::WebhookOptions {
+            allow_http_loopback: settings.webhooks_allow_http_loopback,
+        });
         let voice_sessions = VoiceSessions::new().with_gauge(metrics.voice_sessions());
         let voice = web::Data::new(
             VoiceBridge::new(
@@ -180,6 +219,7 @@ impl Application {
                 .app_data(flow.clone())
                 .app_data(tokens.clone())
                 .app_data(vault.clone())
+                .app_data(webhook_options.clone())
                 .app_data(twilio.clone())
                 .app_data(voice.clone())
                 .app_data(crate::api_error::json_config())
@@ -216,6 +256,10 @@ impl Application {
             },
             voice_sessions,
             summarizer: Some(summarizer),
+            retention,
+            privacy,
+            webhooks: Some(webhooks),
+            notifier: Some(notifier),
             stopping,
         })
     }
@@ -232,6 +276,45 @@ impl Application {
         if !on {
             self.summarizer = None;
         }
+        self
+    }
+
+    /// Turns owner notifications on or off for this process (on by default; every node sends
+    /// due notifications, one reads the stream for them when RabbitMQ is not used).
+    pub fn with_notifications(mut self, on: bool) -> Self {
+        if !on {
+            self.notifier = None;
+        }
+        self
+    }
+
+    /// Adjusts the notifier (tests shorten its retries and fix its clock).
+    pub fn with_notifier(mut self, adjust: impl FnOnce(Notifier) -> Notifier) -> Self {
+        self.notifier = self.notifier.map(adjust);
+        self
+    }
+
+    /// Turns the outbound webhooks' dispatcher on or off for this process (on by default; one
+    /// node delivers at a time, the others stand by).
+    pub fn with_webhooks(mut self, on: bool) -> Self {
+        if !on {
+            self.webhooks = None;
+        }
+        self
+    }
+
+    /// Retries outbound webhooks as `policy` says (tests shorten the day-long schedule).
+    pub fn with_webhook_retry_policy(
+        mut self,
+        policy: infrastructure::webhooks::RetryPolicy,
+    ) -> Self {
+        self.webhooks = self.webhooks.map(|d| d.with_retry_policy(policy));
+        self
+    }
+
+    /// How long an endpoint may take to answer one try of a webhook.
+    pub fn with_webhook_timeout(mut self, timeout: Duration) -> Self {
+        self.webhooks = self.webhooks.map(|d| d.with_timeout(timeout));
         self
     }
 
@@ -268,9 +351,17 @@ impl Application {
             &self.appended,
             self.roles,
             projections::registry::all(),
+            &self.privacy,
         );
         if let Some(summarizer) = self.summarizer {
             workers.spawn_summarizer(summarizer);
+        }
+        workers.spawn_retention(self.retention);
+        if let Some(dispatcher) = self.webhooks {
+            workers.spawn_webhooks(dispatcher);
+        }
+        if let Some(notifier) = self.notifier {
+            workers.spawn_notifier(notifier);
         }
         let outcome = tokio::select! {
             served = self.server => {

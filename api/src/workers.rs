@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use infrastructure::event_store::wakeup::{self, AppendSignal};
+use infrastructure::privacy::PersonalData;
 use infrastructure::relay::Relay;
 use infrastructure::summarizer::Summarizer;
 use projections::runtime::Projection;
@@ -28,12 +29,14 @@ pub struct Workers {
 }
 
 impl Workers {
-    /// Starts the notifier and, when asked, one runner per projection.
+    /// Starts the notifier and, when asked, one runner per projection; both they and the
+    /// relay open the calls' personal data with `privacy`.
     pub fn spawn(
         pool: &PgPool,
         appended: &AppendSignal,
         roles: Roles,
         projections: Vec<Arc<dyn Projection>>,
+        privacy: &PersonalData,
     ) -> Self {
         let mut tasks = JoinSet::new();
         let (notify_pool, notify_signal) = (pool.clone(), appended.clone());
@@ -42,7 +45,8 @@ impl Workers {
             "event notifier"
         });
         if let Some(amqp_url) = roles.relay {
-            let relay = Relay::new(pool.clone(), amqp_url, appended.clone());
+            let relay =
+                Relay::new(pool.clone(), amqp_url, appended.clone()).with_privacy(privacy.clone());
             tasks.spawn(async move {
                 if let Err(err) = relay.run().await {
                     tracing::error!(error = %err, "the RabbitMQ relay cannot run");
@@ -56,7 +60,8 @@ impl Workers {
                     pool.clone(),
                     projection.clone(),
                     appended.clone(),
-                );
+                )
+                .with_privacy(privacy.clone());
                 let name = projection.name();
                 tasks.spawn(async move {
                     runner.run().await;
@@ -72,6 +77,31 @@ impl Workers {
         self.tasks.spawn(async move {
             summarizer.run().await;
             "call summarizer"
+        });
+    }
+
+    /// Starts the outbound webhooks' dispatcher (one instance across all nodes; the others
+    /// stand by).
+    pub fn spawn_webhooks(&mut self, dispatcher: infrastructure::webhooks::Dispatcher) {
+        self.tasks.spawn(async move {
+            dispatcher.run().await;
+            "webhook dispatcher"
+        });
+    }
+
+    /// Starts the owner notifier (on every node: each sends due notifications).
+    pub fn spawn_notifier(&mut self, notifier: infrastructure::notifications::Notifier) {
+        self.tasks.spawn(async move {
+            notifier.run().await;
+            "owner notifier"
+        });
+    }
+
+    /// Starts the daily retention job (one instance across all nodes; the others stand by).
+    pub fn spawn_retention(&mut self, job: crate::privacy_cmd::retention::RetentionJob) {
+        self.tasks.spawn(async move {
+            job.run().await;
+            "retention job"
         });
     }
 

@@ -11,8 +11,14 @@ const BIN: &str = env!("CARGO_BIN_EXE_callassist");
 
 #[path = "cli/failover.rs"]
 mod failover;
+#[path = "cli/keys.rs"]
+mod keys;
+#[path = "cli/privacy.rs"]
+mod privacy;
 #[path = "cli/two_nodes.rs"]
 mod two_nodes;
+#[path = "cli/two_nodes_webhooks.rs"]
+mod two_nodes_webhooks;
 
 /// A command with an empty environment (but PATH) in an empty folder, so no `.env` is found.
 fn callassist(args: &[&str], env: &[(&str, &str)]) -> Command {

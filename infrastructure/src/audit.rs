@@ -24,6 +24,8 @@ use serde::Serialize;
 use serde_json::Value;
 use sqlx::PgPool;
 
+use crate::privacy::{PersonalData, PrivacyError};
+
 /// The most characters of one line of [`render_text`] (payload or state); longer ones end in `…`.
 const LINE_MAX: usize = 300;
 
@@ -100,6 +102,17 @@ pub enum AuditError {
         #[source]
         source: serde_json::Error,
     },
+    /// A sealed personal field does not open, or the keys cannot be read.
+    #[error("the personal data of {aggregate_type} {aggregate_id} cannot be opened")]
+    Sealed {
+        /// The aggregate's type.
+        aggregate_type: &'static str,
+        /// Its id.
+        aggregate_id: String,
+        /// Why.
+        #[source]
+        source: PrivacyError,
+    },
     /// The state after an event does not serialise to JSON (a bug in the aggregate).
     #[error("the state of {aggregate_type} {aggregate_id} after event #{sequence} cannot be shown as JSON")]
     State {
@@ -125,14 +138,28 @@ pub enum AuditError {
 /// # Errors
 /// [`AuditError::Unavailable`] when the database fails, [`AuditError::Corrupt`] naming the first
 /// stored event that does not deserialise, [`AuditError::State`] when a state does not serialise.
-#[tracing::instrument(skip_all, fields(aggregate = A::TYPE, id = %id), err(level = "debug"))]
 pub async fn history<A: Aggregate>(
     pool: &PgPool,
     upcasters: &[Box<dyn EventUpcaster>],
     id: &str,
 ) -> Result<Option<History>, AuditError> {
+    opened_history::<A>(pool, None, upcasters, id).await
+}
+
+/// As [`history`], with the personal fields opened by `privacy` (`[erased]` where the key is
+/// gone); without it they show sealed, as stored.
+///
+/// # Errors
+/// As [`history`]; a sealed value that does not open is [`AuditError::Sealed`].
+#[tracing::instrument(skip_all, fields(aggregate = A::TYPE, id = %id), err(level = "debug"))]
+pub async fn opened_history<A: Aggregate>(
+    pool: &PgPool,
+    privacy: Option<&PersonalData>,
+    upcasters: &[Box<dyn EventUpcaster>],
+    id: &str,
+) -> Result<Option<History>, AuditError> {
     // The same query the write side's `load_events` runs: all events of (type, id) by sequence.
-    let stored = PostgresEventRepository::new(pool.clone())
+    let mut stored = PostgresEventRepository::new(pool.clone())
         .get_events::<A>(id)
         .await
         .map_err(|source| AuditError::Unavailable {
@@ -140,6 +167,16 @@ pub async fn history<A: Aggregate>(
             aggregate_id: id.to_owned(),
             source,
         })?;
+    if let Some(privacy) = privacy {
+        privacy
+            .open(&mut stored)
+            .await
+            .map_err(|source| AuditError::Sealed {
+                aggregate_type: A::TYPE,
+                aggregate_id: id.to_owned(),
+                source,
+            })?;
+    }
     if stored.is_empty() {
         return Ok(None);
     }
@@ -192,16 +229,18 @@ pub async fn history<A: Aggregate>(
     }))
 }
 
-/// The history of one call (see [`history`]). Calls have no upcasters yet; when they get some,
-/// they go here as well as into the write side's store.
+/// The history of one call (see [`history`]), its personal fields opened by `privacy`: an
+/// erased caller's show as `[erased]`. Calls have no upcasters yet; when they get some, they go
+/// here as well as into the write side's store.
 ///
 /// # Errors
-/// As [`history`].
+/// As [`opened_history`].
 pub async fn call_history(
     pool: &PgPool,
+    privacy: Option<&PersonalData>,
     call_sid: &CallSid,
 ) -> Result<Option<History>, AuditError> {
-    history::<Call>(pool, &[], call_sid.as_ref()).await
+    opened_history::<Call>(pool, privacy, &[], call_sid.as_ref()).await
 }
 
 /// The upcasting fold of cqrs-es' stores, so the audit reads old versions exactly as they do.

@@ -178,6 +178,9 @@ pub struct Settings {
     pub openai: OpenAiSettings,
     /// Signs access tokens; at least 32 bytes.
     pub jwt_secret: SecretString,
+    /// Former JWT secrets (`JWT_SECRETS_RETIRED`): access tokens they signed (named by their
+    /// key id) are still accepted until they expire; they sign nothing new.
+    pub retired_jwt_secrets: Vec<SecretString>,
     /// Encrypts API keys at rest.
     pub encryption_key: EncryptionKey,
     /// Former encryption keys: they still open what they sealed, they seal nothing new.
@@ -191,11 +194,27 @@ pub struct Settings {
     /// Whether `X-Forwarded-For` names the client (`TRUST_FORWARDED_FOR`): only behind a proxy
     /// that sets it, else any client could claim any address.
     pub trust_forwarded_for: bool,
+    /// Whether outbound webhooks may go to `http://` on this machine (`127.0.0.1`, `[::1]`,
+    /// `localhost`) (`WEBHOOKS_ALLOW_HTTP_LOOPBACK`, false by default): tests and local
+    /// development only; otherwise endpoints must be `https://` on the public internet.
+    pub webhooks_allow_http_loopback: bool,
     /// Origins (`scheme://host[:port]`) browsers may call the API from (`CORS_ALLOWED_ORIGINS`);
     /// empty: no CORS headers at all.
     pub cors_allowed_origins: Vec<String>,
     /// The voice bridge's session limits.
     pub voice: VoiceSettings,
+    /// Where owner notifications are emailed from (`SMTP_URL`, `SMTP_FROM`); `None`: owners
+    /// get text messages only.
+    pub smtp: Option<SmtpSettings>,
+}
+
+/// The SMTP server owner notifications are emailed through.
+#[derive(Debug)]
+pub struct SmtpSettings {
+    /// `smtp://host:25`, `smtp://user:pass@host:587?tls=required` or `smtps://user:pass@host:465`.
+    pub url: SecretString,
+    /// The sender, e.g. `Call Assistant <calls@example.com>`.
+    pub from: String,
 }
 
 /// Reads variables through a lookup function, collecting problems.
@@ -359,6 +378,43 @@ impl Settings {
             }
         }
 
+        let smtp = match (reader.optional("SMTP_URL"), reader.optional("SMTP_FROM")) {
+            (None, None) => None,
+            (Some(url), Some(from)) => {
+                if !matches!(
+                    Url::parse(&url).map(|u| u.scheme().to_owned()).as_deref(),
+                    Ok("smtp" | "smtps")
+                ) {
+                    reader
+                        .problems
+                        .push("SMTP_URL must be an smtp:// or smtps:// URL".to_owned());
+                }
+                if !from.contains('@') {
+                    reader.problems.push(
+                        "SMTP_FROM must be an email address, e.g. Call Assistant <calls@example.com>"
+                            .to_owned(),
+                    );
+                }
+                Some(SmtpSettings {
+                    url: SecretString::from(url),
+                    from,
+                })
+            }
+            (Some(_), None) => {
+                reader.problems.push(
+                    "SMTP_FROM is required with SMTP_URL (the sender of owner emails)".to_owned(),
+                );
+                None
+            }
+            (None, Some(_)) => {
+                reader.problems.push(
+                    "SMTP_URL is required with SMTP_FROM (the server owner emails go through)"
+                        .to_owned(),
+                );
+                None
+            }
+        };
+
         let account_sid = reader.required(
             "TWILIO_ACCOUNT_SID",
             "the Twilio account (AC…) whose numbers we answer",
@@ -434,30 +490,8 @@ impl Settings {
                 ));
             }
         }
-        let encryption_key = reader
-            .required("ENCRYPTION_KEY", "32 random bytes, standard base64, that encrypt API keys at rest")
-            .and_then(|raw| match decode_key(&raw) {
-                Some(key) => Some(key),
-                None => {
-                    reader.problems.push("ENCRYPTION_KEY must be 32 bytes in standard base64 (openssl rand -base64 32)".to_owned());
-                    None
-                }
-            });
-        let retired_encryption_keys = reader
-            .optional("ENCRYPTION_KEYS_RETIRED")
-            .map(|raw| {
-                raw.split(',')
-                    .filter(|key| !key.trim().is_empty())
-                    .filter_map(|key| {
-                        let decoded = decode_key(key);
-                        if decoded.is_none() {
-                            reader.problems.push("ENCRYPTION_KEYS_RETIRED must be comma-separated keys of 32 bytes in standard base64".to_owned());
-                        }
-                        decoded
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let retired_jwt_secrets = read_retired_jwt_secrets(&mut reader);
+        let (encryption_key, retired_encryption_keys) = read_encryption_keys(&mut reader);
 
         let log_format = match reader
             .optional("LOG_FORMAT")
@@ -484,6 +518,7 @@ impl Settings {
         };
         let login_limits = read_login_limits(&mut reader);
         let trust_forwarded_for = read_flag(&mut reader, "TRUST_FORWARDED_FOR");
+        let webhooks_allow_http_loopback = read_flag(&mut reader, "WEBHOOKS_ALLOW_HTTP_LOOPBACK");
         let voice = read_voice(&mut reader);
         let cors_allowed_origins = match reader.optional("CORS_ALLOWED_ORIGINS") {
             None => Vec::new(),
@@ -547,16 +582,114 @@ impl Settings {
                 connect_timeout: openai_connect_timeout,
             },
             jwt_secret: SecretString::from(jwt_secret),
+            retired_jwt_secrets,
             encryption_key,
             retired_encryption_keys,
             log_format,
             bcrypt_cost,
             login_limits,
             trust_forwarded_for,
+            webhooks_allow_http_loopback,
             cors_allowed_origins,
             voice,
+            smtp,
         })
     }
+}
+
+/// `ENCRYPTION_KEY` and `ENCRYPTION_KEYS_RETIRED` alone: what `callassist keys` needs.
+#[derive(Debug)]
+pub struct EncryptionKeys {
+    /// Seals (`ENCRYPTION_KEY`).
+    pub current: EncryptionKey,
+    /// Only open what they sealed (`ENCRYPTION_KEYS_RETIRED`).
+    pub retired: Vec<EncryptionKey>,
+}
+
+impl EncryptionKeys {
+    /// Reads them from the environment (after `.env`).
+    pub fn from_env() -> Result<Self, SettingsError> {
+        load_dotenv();
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads them through `lookup`, as [`Settings::from_lookup`] does.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let mut reader = Reader {
+            lookup,
+            problems: Vec::new(),
+        };
+        let (current, retired) = read_encryption_keys(&mut reader);
+        match current {
+            Some(current) if reader.problems.is_empty() => Ok(Self { current, retired }),
+            _ => Err(SettingsError {
+                problems: reader.problems,
+            }),
+        }
+    }
+}
+
+/// `ENCRYPTION_KEY` (required) and `ENCRYPTION_KEYS_RETIRED` (comma-separated, none when unset).
+fn read_encryption_keys<F: Fn(&str) -> Option<String>>(
+    reader: &mut Reader<F>,
+) -> (Option<EncryptionKey>, Vec<EncryptionKey>) {
+    let encryption_key = reader
+        .required(
+            "ENCRYPTION_KEY",
+            "32 random bytes, standard base64, that encrypt API keys at rest",
+        )
+        .and_then(|raw| match decode_key(&raw) {
+            Some(key) => Some(key),
+            None => {
+                reader.problems.push(
+                    "ENCRYPTION_KEY must be 32 bytes in standard base64 (openssl rand -base64 32)"
+                        .to_owned(),
+                );
+                None
+            }
+        });
+    let retired_encryption_keys = reader
+            .optional("ENCRYPTION_KEYS_RETIRED")
+            .map(|raw| {
+                raw.split(',')
+                    .filter(|key| !key.trim().is_empty())
+                    .filter_map(|key| {
+                        let decoded = decode_key(key);
+                        if decoded.is_none() {
+                            reader.problems.push("ENCRYPTION_KEYS_RETIRED must be comma-separated keys of 32 bytes in standard base64".to_owned());
+                        }
+                        decoded
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+    (encryption_key, retired_encryption_keys)
+}
+
+/// `JWT_SECRETS_RETIRED`: comma-separated former `JWT_SECRET`s (surrounding spaces ignored),
+/// each at least 32 bytes; none when unset.
+fn read_retired_jwt_secrets<F: Fn(&str) -> Option<String>>(
+    reader: &mut Reader<F>,
+) -> Vec<SecretString> {
+    let Some(raw) = reader.optional("JWT_SECRETS_RETIRED") else {
+        return Vec::new();
+    };
+    let secrets: Vec<&str> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|secret| !secret.is_empty())
+        .collect();
+    if secrets.iter().any(|secret| secret.len() < 32) {
+        reader.problems.push(
+            "JWT_SECRETS_RETIRED must be comma-separated secrets of at least 32 bytes each"
+                .to_owned(),
+        );
+        return Vec::new();
+    }
+    secrets
+        .into_iter()
+        .map(|secret| SecretString::from(secret.to_owned()))
+        .collect()
 }
 
 /// A whole number from `range`, or `default` when unset; a problem naming `name` otherwise.

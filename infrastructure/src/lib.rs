@@ -14,6 +14,9 @@
 //!   the Responses API client that writes post-call summaries.
 //! - [`summarizer`]: after a call with the AI agent, asks OpenAI for a summary and records it.
 //! - [`vault`]: API keys sealed at rest (AEAD), with rotatable encryption keys.
+//! - [`webhooks`]: signed outbound webhooks (Standard Webhooks) to the businesses' endpoints.
+//! - [`privacy`]: callers' personal data in events sealed with a key per business, caller and
+//!   day, erased by deleting the key.
 #![warn(missing_docs)]
 
 pub mod accounts;
@@ -22,10 +25,14 @@ pub mod config;
 pub mod db;
 pub mod event_store;
 mod json_text;
+pub mod leadership;
+pub mod notifications;
 pub mod openai;
+pub mod privacy;
 pub mod relay;
 pub mod summarizer;
 pub mod telemetry;
 pub mod tokens;
 pub mod twilio;
 pub mod vault;
+pub mod webhooks;

@@ -21,6 +21,7 @@ use tokio::time::Instant;
 
 use crate::event_store::wakeup::POLL_INTERVAL;
 use crate::event_store::{AppendSignal, GlobalStream, Position, StreamWaker};
+use crate::privacy::PersonalData;
 
 mod broker;
 mod message;
@@ -83,6 +84,7 @@ ON CONFLICT (name) DO UPDATE \
 /// Publishes the global stream to RabbitMQ; see the module documentation.
 pub struct Relay {
     pool: PgPool,
+    privacy: Option<PersonalData>,
     amqp_url: SecretString,
     signal: AppendSignal,
     connection_name: String,
@@ -97,6 +99,7 @@ impl Relay {
     pub fn new(pool: PgPool, amqp_url: SecretString, signal: AppendSignal) -> Self {
         Self {
             pool,
+            privacy: None,
             amqp_url,
             signal,
             connection_name: format!("callassist-relay-{}", uuid::Uuid::new_v4()),
@@ -109,6 +112,13 @@ impl Relay {
     /// `callassist-relay-<uuid>`.
     pub fn with_connection_name(mut self, name: impl Into<String>) -> Self {
         self.connection_name = name.into();
+        self
+    }
+
+    /// Publishes the calls' personal fields opened (`[erased]` where the key is gone) rather
+    /// than sealed; see [`crate::privacy`].
+    pub fn with_privacy(mut self, privacy: PersonalData) -> Self {
+        self.privacy = Some(privacy);
         self
     }
 
@@ -232,7 +242,7 @@ impl Relay {
             global_position = checkpoint.global_position,
             "relaying events from the checkpoint"
         );
-        let stream = GlobalStream::new(self.pool.clone());
+        let stream = GlobalStream::new(self.pool.clone()).with_privacy(self.privacy.clone());
         let mut waker = StreamWaker::new(&self.pool, &self.signal, POLL_INTERVAL).await;
         let mut last_ping = Instant::now();
         loop {

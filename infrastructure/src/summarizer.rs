@@ -38,12 +38,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::event_store::wakeup::POLL_INTERVAL;
 use crate::event_store::{AppendSignal, GlobalStream, Position, Stores, StreamWaker};
+use crate::leadership::{self, LEADER_PING, STANDBY_RETRY};
 use crate::openai::summary::SummaryClient;
 use crate::vault::Vault;
 
@@ -60,14 +61,8 @@ pub const DEFAULT_CONCURRENCY: usize = 8;
 
 /// Advisory lock key (hashed as the projections' keys are): one summariser across all nodes.
 const LOCK_KEY: &str = "callassist.summaries";
-/// How often a standby node tries to take the lead.
-const STANDBY_RETRY: Duration = Duration::from_secs(2);
-/// How often the leader checks that the connection holding its lock is alive.
-const LEADER_PING: Duration = Duration::from_secs(5);
 /// How often the leader looks for jobs that came due, when nothing else made it look.
 const JOBS_POLL: Duration = Duration::from_secs(1);
-/// The longest pause after the database failed.
-const MAX_STEP_BACK: Duration = Duration::from_secs(10);
 
 /// When a summary that keeps failing is tried again, and when it is given up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,41 +196,7 @@ impl Summarizer {
             client: self.client.clone(),
             policy: self.policy,
         });
-        let mut failures: u32 = 0;
-        loop {
-            let err = match self.lead(&worker).await {
-                Ok(never) => match never {},
-                Err(err) => err,
-            };
-            failures = failures.saturating_add(1);
-            let pause = (Duration::from_millis(100) * 2u32.saturating_pow(failures.min(7)))
-                .min(MAX_STEP_BACK);
-            tracing::warn!(error = %err, retry_in = ?pause, "summarizer stepped back");
-            tokio::time::sleep(pause).await;
-        }
-    }
-
-    /// Waits until this process holds the summariser's advisory lock, on a connection kept
-    /// (out of the pool) for as long as it leads; closing it releases the lock.
-    async fn take_the_lead(&self) -> Result<PgConnection, sqlx::Error> {
-        let mut announced = false;
-        loop {
-            let mut connection = self.pool.acquire().await?;
-            let locked: bool =
-                sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtextextended($1, 0))")
-                    .bind(LOCK_KEY)
-                    .fetch_one(&mut *connection)
-                    .await?;
-            if locked {
-                return Ok(connection.detach());
-            }
-            drop(connection);
-            if !announced {
-                tracing::info!("another node summarises calls; standing by");
-                announced = true;
-            }
-            tokio::time::sleep(STANDBY_RETRY).await;
-        }
+        leadership::lead_forever("call summarizer", || self.lead(&worker)).await;
     }
 
     /// Queues and works while this process leads; returns the database error that ended it.
@@ -244,14 +205,16 @@ impl Summarizer {
         &self,
         worker: &Arc<job::Worker>,
     ) -> Result<std::convert::Infallible, sqlx::Error> {
-        let mut leader = self.take_the_lead().await?;
+        let mut leader =
+            leadership::take_the_lead(&self.pool, LOCK_KEY, "call summarizer", STANDBY_RETRY)
+                .await?;
         let mut checkpoint = queue::checkpoint(&self.pool).await?;
         tracing::info!(
             transaction_id = checkpoint.transaction_id,
             global_position = checkpoint.global_position,
             "summarising calls from the checkpoint"
         );
-        let stream = GlobalStream::new(self.pool.clone());
+        let stream = GlobalStream::new(self.pool.clone()).with_privacy(self.stores.privacy.clone());
         let mut waker = StreamWaker::new(&self.pool, &self.signal, POLL_INTERVAL).await;
         let mut running: JoinSet<()> = JoinSet::new();
         let mut in_flight: HashMap<tokio::task::Id, String> = HashMap::new();

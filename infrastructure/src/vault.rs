@@ -81,9 +81,32 @@ impl Vault {
     /// [`VaultError::Malformed`] only if the cipher refuses the input (longer than it can
     /// encrypt, which no API key is).
     pub fn seal(&self, business: BusinessId, plain: &str) -> Result<SealedSecret, VaultError> {
+        self.seal_for(&associated_data(business), plain)
+    }
+
+    /// Opens what [`Vault::seal`] sealed for `business`.
+    ///
+    /// # Errors
+    /// [`VaultError::UnknownKey`] when no configured key has the secret's key id,
+    /// [`VaultError::Malformed`] when the ciphertext is not base64 of nonce and ciphertext,
+    /// [`VaultError::Tampered`] when it does not authenticate (changed, or another business').
+    pub fn open(
+        &self,
+        business: BusinessId,
+        sealed: &SealedSecret,
+    ) -> Result<SecretString, VaultError> {
+        self.open_for(&associated_data(business), sealed)
+    }
+
+    /// Seals `plain` bound to `context` (associated data) instead of a business: for secrets
+    /// of other things, e.g. `callassist/webhook-secret/v1/<endpoint id>`, so a sealed secret
+    /// opens for nothing else. `context` must not start with the OpenAI keys' context.
+    ///
+    /// # Errors
+    /// As [`Vault::seal`].
+    pub fn seal_for(&self, context: &str, plain: &str) -> Result<SealedSecret, VaultError> {
         let nonce_bytes: [u8; NONCE_LEN] = rand::random();
         let nonce = XNonce::from(nonce_bytes);
-        let aad = associated_data(business);
         let sealed = self
             .current
             .1
@@ -91,7 +114,7 @@ impl Vault {
                 &nonce,
                 Payload {
                     msg: plain.as_bytes(),
-                    aad: aad.as_bytes(),
+                    aad: context.as_bytes(),
                 },
             )
             .map_err(|_| VaultError::Malformed("the secret cannot be encrypted"))?;
@@ -105,15 +128,13 @@ impl Vault {
         })
     }
 
-    /// Opens what [`Vault::seal`] sealed for `business`.
+    /// Opens what [`Vault::seal_for`] sealed for `context`.
     ///
     /// # Errors
-    /// [`VaultError::UnknownKey`] when no configured key has the secret's key id,
-    /// [`VaultError::Malformed`] when the ciphertext is not base64 of nonce and ciphertext,
-    /// [`VaultError::Tampered`] when it does not authenticate (changed, or another business').
-    pub fn open(
+    /// As [`Vault::open`]; [`VaultError::Tampered`] also when sealed for another context.
+    pub fn open_for(
         &self,
-        business: BusinessId,
+        context: &str,
         sealed: &SealedSecret,
     ) -> Result<SecretString, VaultError> {
         let ciphers: Vec<&XChaCha20Poly1305> = std::iter::once(&self.current)
@@ -132,8 +153,6 @@ impl Vault {
         }
         let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
         let nonce = XNonce::try_from(nonce).map_err(|_| VaultError::Malformed("bad nonce"))?;
-        let aad = associated_data(business);
-        // Two keys sharing an id (a 1 in 4 billion chance) are both tried.
         let plain = ciphers
             .into_iter()
             .find_map(|cipher| {
@@ -142,7 +161,7 @@ impl Vault {
                         &nonce,
                         Payload {
                             msg: ciphertext,
-                            aad: aad.as_bytes(),
+                            aad: context.as_bytes(),
                         },
                     )
                     .ok()

@@ -8,6 +8,7 @@
 
 pub mod calls;
 pub mod fake_openai;
+pub mod fake_smtp;
 pub mod fake_twilio_media;
 pub mod pages;
 
@@ -81,6 +82,50 @@ impl TestDatabase {
     }
 }
 
+/// The `ENCRYPTION_KEY` of every test server (32 bytes: `0123456789abcdef` twice).
+pub const TEST_ENCRYPTION_KEY: &[u8; 32] = b"0123456789abcdef0123456789abcdef";
+
+/// Opens the personal data a test server sealed in the event store `pool`.
+pub fn personal_data(pool: &sqlx::PgPool) -> infrastructure::privacy::PersonalData {
+    infrastructure::privacy::PersonalData::new(pool.clone(), TEST_ENCRYPTION_KEY, [])
+}
+
+/// The stored events of one aggregate: `(event_type, payload, metadata)`, in order, with the
+/// calls' personal fields opened with the test servers' `ENCRYPTION_KEY`.
+pub async fn opened_events_of(
+    pool: &sqlx::PgPool,
+    aggregate_id: &str,
+) -> Vec<(String, serde_json::Value, serde_json::Value)> {
+    let stored: Vec<(String, String, i64, String, serde_json::Value, serde_json::Value)> =
+        sqlx::query_as("SELECT aggregate_type, aggregate_id, sequence, event_type, payload, metadata FROM events WHERE aggregate_id = $1 ORDER BY sequence")
+            .bind(aggregate_id)
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    let mut events: Vec<infrastructure::event_store::RecordedEvent> = stored
+        .into_iter()
+        .map(
+            |(aggregate_type, aggregate_id, sequence, event_type, payload, metadata)| {
+                infrastructure::event_store::RecordedEvent {
+                    position: infrastructure::event_store::Position::START,
+                    aggregate_type,
+                    aggregate_id,
+                    sequence,
+                    event_type,
+                    event_version: String::new(),
+                    payload,
+                    metadata,
+                }
+            },
+        )
+        .collect();
+    personal_data(pool).open(&mut events).await.unwrap();
+    events
+        .into_iter()
+        .map(|event| (event.event_type, event.payload, event.metadata))
+        .collect()
+}
+
 /// Settings for a test server on a free port over `database_url`.
 pub fn test_settings(database_url: &str, extra: &[(&str, &str)]) -> Settings {
     let mut vars: HashMap<String, String> = [
@@ -121,12 +166,33 @@ impl TestApp {
         Self::spawn_with(&[]).await
     }
 
-    /// As [`TestApp::spawn`], with extra settings.
+    /// As [`TestApp::spawn`], with extra settings. Owner notifications are off (they would
+    /// add events to the calls of tests about other things): see [`TestApp::spawn_notifying`].
     pub async fn spawn_with(extra: &[(&str, &str)]) -> Self {
+        Self::spawn_adjusted(extra, |app| app.with_notifications(false)).await
+    }
+
+    /// As [`TestApp::spawn_with`], with owner notifications on, the notifier adjusted by
+    /// `adjust` (a shorter retry policy, a fixed clock).
+    pub async fn spawn_notifying(
+        extra: &[(&str, &str)],
+        adjust: impl FnOnce(
+            infrastructure::notifications::Notifier,
+        ) -> infrastructure::notifications::Notifier,
+    ) -> Self {
+        Self::spawn_adjusted(extra, |app| app.with_notifier(adjust)).await
+    }
+
+    /// Builds the application with extra settings, adjusts it, and runs it.
+    pub async fn spawn_adjusted(
+        extra: &[(&str, &str)],
+        adjust: impl FnOnce(Application) -> Application,
+    ) -> Self {
         let db = TestDatabase::fresh().await;
         let app = Application::build(test_settings(&db.url, extra))
             .await
             .expect("application builds");
+        let app = adjust(app);
         let address = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
         let client = reqwest::Client::builder()
@@ -142,7 +208,7 @@ impl TestApp {
 
     /// The write side over the test database, as another node would see it.
     pub fn stores(&self) -> Stores {
-        Stores::new(&self.db.pool, AppendSignal::new())
+        Stores::new(&self.db.pool, AppendSignal::new()).with_privacy(personal_data(&self.db.pool))
     }
 
     /// `POST path` with a form signed as Twilio signs it (HMAC-SHA1 with the test auth token,
@@ -184,8 +250,17 @@ impl TestApp {
         request.send().await.expect("request reaches the server")
     }
 
-    /// The stored events of one aggregate: `(event_type, payload, metadata)`, in order.
+    /// The stored events of one aggregate: `(event_type, payload, metadata)`, in order, with
+    /// the calls' personal fields opened (see [`TestApp::raw_events_of`] for them as stored).
     pub async fn events_of(
+        &self,
+        aggregate_id: &str,
+    ) -> Vec<(String, serde_json::Value, serde_json::Value)> {
+        opened_events_of(&self.db.pool, aggregate_id).await
+    }
+
+    /// The events of one aggregate as the `events` table holds them: personal fields sealed.
+    pub async fn raw_events_of(
         &self,
         aggregate_id: &str,
     ) -> Vec<(String, serde_json::Value, serde_json::Value)> {

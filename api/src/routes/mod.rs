@@ -11,9 +11,11 @@ pub mod calls;
 pub mod health;
 mod metrics;
 pub mod numbers;
+pub mod privacy;
 pub mod recordings;
 pub mod stats;
 mod twilio;
+pub mod webhooks;
 
 use actix_web::web;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -29,7 +31,9 @@ pub fn documented(config: &mut ServiceConfig) {
         .configure(calls::configure)
         .configure(recordings::configure)
         .configure(stats::configure)
-        .configure(admin::configure);
+        .configure(webhooks::configure)
+        .configure(admin::configure)
+        .configure(privacy::configure);
 }
 
 /// Registers Twilio's webhooks.

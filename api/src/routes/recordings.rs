@@ -54,6 +54,10 @@ impl Audio {
 
     /// The SID of this audio of `call`, when it has one.
     fn sid(self, call: &CallRow) -> Option<RecordingSid> {
+        // The caller's data was erased (docs/privacy.md): their audio is not served either.
+        if call.recording_url.as_deref() == Some(infrastructure::privacy::ERASED) {
+            return None;
+        }
         let sid = match self {
             Self::Recording => call.recording_sid.as_deref().and_then(RecordingSid::parse),
             Self::Voicemail => call

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use domain::values::CallSid;
 use infrastructure::audit::{self, History};
 use infrastructure::db;
+use infrastructure::privacy::PersonalData;
 use serde_json::Value;
 use sqlx::PgPool;
 
@@ -22,20 +23,24 @@ const NO_SESSION_WAIT: Duration = Duration::from_secs(1);
 /// The event store, read-only.
 pub(super) struct EventLog {
     pool: PgPool,
+    /// Opens personal data when `ENCRYPTION_KEY` is set (else the caller's data stays sealed).
+    privacy: Option<PersonalData>,
 }
 
 impl EventLog {
     /// Connects to `url` (without migrating anything).
     pub(super) async fn connect(url: &str) -> anyhow::Result<Self> {
+        let pool = db::connect(url).await?;
         Ok(Self {
-            pool: db::connect(url).await?,
+            privacy: crate::privacy_cmd::personal_data(&pool).ok(),
+            pool,
         })
     }
 
     /// What the store holds of `call_sid` (nothing when it cannot be read).
     pub(super) async fn facts(&self, call_sid: &str) -> Option<Facts> {
         let call_sid = CallSid::parse(call_sid).ok()?;
-        match audit::call_history(&self.pool, &call_sid).await {
+        match audit::call_history(&self.pool, self.privacy.as_ref(), &call_sid).await {
             Ok(history) => history.as_ref().map(Facts::of),
             Err(err) => {
                 tracing::warn!(error = %err, "cannot read the simulated call's events");

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
-    AgentSettings, BusinessCommand, BusinessError, BusinessEvent, RegisterBusiness, SealedSecret,
-    WeeklyHours,
+    AgentSettings, BusinessCommand, BusinessError, BusinessEvent, NotificationSettings,
+    RegisterBusiness, SealedSecret, WeeklyHours,
 };
 use crate::values::{bounded_text, BusinessId, RingTimeout, E164};
 
@@ -57,6 +57,12 @@ pub struct Business {
     pub agent: Option<AgentConfig>,
     /// Whether the business takes calls.
     pub active: bool,
+    /// How the owner is told about calls.
+    #[serde(default)]
+    pub notifications: NotificationSettings,
+    /// Days its callers' personal data is kept (`None`: until erased on request).
+    #[serde(default)]
+    pub retention_days: Option<u32>,
 }
 
 impl Default for Business {
@@ -73,6 +79,8 @@ impl Default for Business {
             ring_timeout: RingTimeout::default(),
             agent: None,
             active: false,
+            notifications: NotificationSettings::default(),
+            retention_days: None,
         }
     }
 }
@@ -89,7 +97,10 @@ impl Business {
         use BusinessEvent as E;
         match &command {
             C::Register(_) => {}
-            C::Reactivate => self.require_registered()?,
+            // A deactivated business keeps its key: it is resealed too.
+            C::Reactivate | C::ResealAgentKey { .. } => self.require_registered()?,
+            // Personal data is erased, and kept no longer than set, whether it takes calls or not.
+            C::RecordErasure { .. } | C::SetRetention { .. } => self.require_registered()?,
             _ => self.require_active()?,
         }
         let events = match command {
@@ -133,6 +144,24 @@ impl Business {
                 }
                 vec![E::AgentDisabled]
             }
+            C::SetNotificationSettings(settings) => {
+                if settings
+                    .quiet_hours
+                    .is_some_and(|quiet| quiet.from == quiet.until)
+                {
+                    return Err(BusinessError::EmptyQuietHours);
+                }
+                let settings = settings.normalized();
+                changed(
+                    settings != self.notifications,
+                    E::NotificationSettingsChanged { settings },
+                )
+            }
+            C::ResealAgentKey { replaces, api_key } => self.reseal_agent_key(&replaces, api_key),
+            C::RecordErasure { calls, reason } => vec![E::CallerDataErased { calls, reason }],
+            C::SetRetention { days } => {
+                changed(days != self.retention_days, E::RetentionSet { days })
+            }
             C::Deactivate { reason } => vec![E::BusinessDeactivated {
                 reason: optional_text("reason", &reason, DESCRIPTION_MAX)?,
             }],
@@ -165,6 +194,25 @@ impl Business {
             owner_phone: command.owner_phone,
             timezone: command.timezone,
         }])
+    }
+
+    fn reseal_agent_key(
+        &self,
+        replaces: &SealedSecret,
+        api_key: SealedSecret,
+    ) -> Vec<BusinessEvent> {
+        match &self.agent {
+            Some(agent) if agent.api_key == *replaces && api_key != *replaces => {
+                vec![BusinessEvent::AgentKeyResealed {
+                    api_key: SealedSecret {
+                        // The plain key is the same, so are its last four characters.
+                        last_four: agent.api_key.last_four.clone(),
+                        ..api_key
+                    },
+                }]
+            }
+            _ => vec![],
+        }
     }
 
     fn configure_agent(
@@ -279,6 +327,14 @@ impl Aggregate for Business {
             }
             E::BusinessDeactivated { .. } => self.active = false,
             E::BusinessReactivated => self.active = true,
+            E::AgentKeyResealed { api_key } => {
+                if let Some(agent) = self.agent.as_mut() {
+                    agent.api_key = api_key;
+                }
+            }
+            E::NotificationSettingsChanged { settings } => self.notifications = settings,
+            E::CallerDataErased { .. } => {}
+            E::RetentionSet { days } => self.retention_days = days,
         }
     }
 }

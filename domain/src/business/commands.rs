@@ -3,8 +3,8 @@
 use chrono_tz::Tz;
 use uuid::Uuid;
 
-use super::{SealedSecret, WeeklyHours};
-use crate::values::{BusinessId, RingTimeout, E164};
+use super::{ErasureReason, NotificationSettings, SealedSecret, WeeklyHours};
+use crate::values::{BusinessId, CallSid, RingTimeout, E164};
 
 /// Registers a new business; its id is chosen by the caller (a fresh UUID).
 #[derive(Debug, Clone, PartialEq)]
@@ -72,4 +72,29 @@ pub enum BusinessCommand {
     },
     /// Take calls again.
     Reactivate,
+    /// Replace the agent's sealed key by the same key sealed under another encryption key.
+    /// Records nothing when the key in force is no longer `replaces` (set anew, or resealed
+    /// already). The caller guarantees `api_key` seals the same plain key.
+    ResealAgentKey {
+        /// The sealed key this one replaces, as read before resealing.
+        replaces: SealedSecret,
+        /// The same key sealed under the current encryption key.
+        api_key: SealedSecret,
+    },
+    /// Choose how the owner is told about calls.
+    SetNotificationSettings(NotificationSettings),
+    /// Record that the personal data of `calls` was erased (their keys are destroyed by the
+    /// caller of this command, outside the domain). Recorded even for no calls: the request
+    /// was honoured.
+    RecordErasure {
+        /// The calls erased.
+        calls: Vec<CallSid>,
+        /// Why.
+        reason: ErasureReason,
+    },
+    /// Keep callers' personal data `days` days (`None`: until erased on request).
+    SetRetention {
+        /// Days, at least 1 (checked where the command is made); `None` for no limit.
+        days: Option<u32>,
+    },
 }

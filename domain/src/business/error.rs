@@ -23,6 +23,9 @@ pub enum BusinessError {
     /// `DisableAgent` when no agent is configured or it is already off.
     #[error("the AI agent is not enabled")]
     AgentNotEnabled,
+    /// Quiet hours that start when they end.
+    #[error("quiet hours must end at another time than they start")]
+    EmptyQuietHours,
     /// A field of the command is malformed.
     #[error(transparent)]
     Invalid(#[from] ValueError),

@@ -6,8 +6,8 @@ use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{SealedSecret, WeeklyHours};
-use crate::values::{BusinessId, RingTimeout, E164};
+use super::{NotificationSettings, SealedSecret, WeeklyHours};
+use crate::values::{BusinessId, CallSid, RingTimeout, E164};
 
 /// Events of the `Business` aggregate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -79,6 +79,46 @@ pub enum BusinessEvent {
     },
     /// The business takes calls again.
     BusinessReactivated,
+    /// The agent's API key was sealed again under another encryption key (the same plain key:
+    /// `ENCRYPTION_KEY` was rotated, `callassist keys reseal`).
+    AgentKeyResealed {
+        /// The key, sealed under the new encryption key.
+        api_key: SealedSecret,
+    },
+    /// The owner chose how to be told about calls (replaces the previous settings).
+    NotificationSettingsChanged {
+        /// The new settings.
+        settings: NotificationSettings,
+    },
+    /// The personal data of these calls was erased: their keys were destroyed, so their
+    /// caller's number, words, messages, recordings and summaries read `[erased]` from now on
+    /// (docs/privacy.md). Never names the caller.
+    CallerDataErased {
+        /// The calls whose personal data is gone.
+        calls: Vec<CallSid>,
+        /// On request, or by the retention rule.
+        reason: ErasureReason,
+    },
+    /// How long the business keeps its callers' personal data: recordings, transcripts and the
+    /// rest are erased `days` after the call (`None`: kept until erased on request).
+    RetentionSet {
+        /// Days; `None` for no limit.
+        days: Option<u32>,
+    },
+}
+
+/// Why personal data was erased.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ErasureReason {
+    /// The caller (or the business on their behalf) asked: `callassist privacy erase`, or an
+    /// admin through the API.
+    Request,
+    /// The business' retention period passed.
+    Retention {
+        /// The period, in days.
+        days: u32,
+    },
 }
 
 impl DomainEvent for BusinessEvent {
@@ -95,6 +135,10 @@ impl DomainEvent for BusinessEvent {
             Self::AgentDisabled => "AgentDisabled",
             Self::BusinessDeactivated { .. } => "BusinessDeactivated",
             Self::BusinessReactivated => "BusinessReactivated",
+            Self::AgentKeyResealed { .. } => "AgentKeyResealed",
+            Self::NotificationSettingsChanged { .. } => "NotificationSettingsChanged",
+            Self::CallerDataErased { .. } => "CallerDataErased",
+            Self::RetentionSet { .. } => "RetentionSet",
         };
         name.to_owned()
     }

@@ -61,7 +61,12 @@ impl ClockTime {
         Self::hm(hours, minutes).map_err(|_| bad())
     }
 
-    fn minute_of_day(time: &NaiveDateTime) -> u16 {
+    /// Minutes since midnight (0 to 1440).
+    pub fn minutes(self) -> u16 {
+        self.0
+    }
+
+    pub(crate) fn minute_of_day(time: &NaiveDateTime) -> u16 {
         // hour() < 24 and minute() < 60, so this fits in u16.
         (time.hour() * 60 + time.minute()) as u16
     }

@@ -6,6 +6,7 @@ mod commands;
 mod error;
 mod events;
 pub mod hours;
+pub mod notifications;
 mod upcasters;
 
 #[cfg(test)]
@@ -14,8 +15,11 @@ mod tests;
 pub use aggregate::{AgentConfig, Business};
 pub use commands::{AgentSettings, BusinessCommand, RegisterBusiness};
 pub use error::BusinessError;
-pub use events::BusinessEvent;
+pub use events::{BusinessEvent, ErasureReason};
 pub use hours::{ClockTime, OpenRange, WeeklyHours};
+pub use notifications::{
+    NotificationChannel, NotificationSettings, NotificationTrigger, QuietHours,
+};
 pub use upcasters::upcasters;
 
 use serde::{Deserialize, Serialize};

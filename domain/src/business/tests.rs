@@ -706,3 +706,65 @@ fn it_should_apply_events_in_an_unexpected_order_without_panicking() {
         "disabling without an agent leaves none"
     );
 }
+
+fn quiet_nights() -> NotificationSettings {
+    NotificationSettings {
+        sms: true,
+        email: false,
+        triggers: vec![
+            NotificationTrigger::MissedCall,
+            NotificationTrigger::MessageTaken,
+        ],
+        quiet_hours: Some(QuietHours {
+            from: time("22:00"),
+            until: time("07:00"),
+        }),
+    }
+}
+
+#[test]
+fn it_should_change_notification_settings_with_triggers_in_canonical_order() {
+    given(vec![registered()])
+        .when(BusinessCommand::SetNotificationSettings(quiet_nights()))
+        .then_expect_events(vec![BusinessEvent::NotificationSettingsChanged {
+            settings: NotificationSettings {
+                triggers: vec![
+                    NotificationTrigger::MessageTaken,
+                    NotificationTrigger::MissedCall,
+                ],
+                ..quiet_nights()
+            },
+        }]);
+}
+
+#[test]
+fn it_should_record_nothing_when_notification_settings_are_unchanged() {
+    given(vec![registered()])
+        .when(BusinessCommand::SetNotificationSettings(
+            NotificationSettings::default(),
+        ))
+        .then_expect_events(vec![]);
+    let changed = BusinessEvent::NotificationSettingsChanged {
+        settings: quiet_nights().normalized(),
+    };
+    given(vec![registered(), changed])
+        .when(BusinessCommand::SetNotificationSettings(quiet_nights()))
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn it_should_refuse_quiet_hours_that_end_when_they_start() {
+    let settings = NotificationSettings {
+        quiet_hours: Some(QuietHours {
+            from: time("22:00"),
+            until: time("22:00"),
+        }),
+        ..NotificationSettings::default()
+    };
+    given(vec![registered()])
+        .when(BusinessCommand::SetNotificationSettings(settings))
+        .then_expect_error(BusinessError::EmptyQuietHours);
+}
+
+mod privacy;
+mod reseal;

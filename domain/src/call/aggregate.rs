@@ -110,6 +110,9 @@ pub struct Call {
     pub summarized: bool,
     /// Whether the summariser gave up on this call.
     pub summary_failed: bool,
+    /// Ids of the owner notifications with a recorded outcome.
+    #[serde(default)]
+    pub notifications: Vec<String>,
 }
 
 /// The facts of a received call, as stored in the aggregate.
@@ -314,6 +317,12 @@ impl Call {
                 }
                 Ok(vec![E::CallSummaryFailed { reason }])
             }
+            C::RecordNotification {
+                notification_id,
+                trigger,
+                channel,
+                outcome,
+            } => self.record_notification(&notification_id, trigger, channel, outcome),
             C::Batch(commands) => self.decide_in_order(commands),
         }
     }
@@ -519,6 +528,12 @@ impl Aggregate for Call {
             E::CallCostRecorded { price } => self.price = Some(price),
             E::CallSummarized { .. } => self.summarized = true,
             E::CallSummaryFailed { .. } => self.summary_failed = true,
+            E::OwnerNotified {
+                notification_id, ..
+            }
+            | E::OwnerNotificationFailed {
+                notification_id, ..
+            } => self.notifications.push(notification_id),
         }
     }
 }

@@ -3,7 +3,8 @@
 use crate::routing::{Route, RouteReason};
 use crate::values::{BusinessId, CallSid, CallerId, Money, RingTimeout, E164};
 
-use super::{FinalStatus, MissReason, RejectReason, Speaker, Urgency};
+use super::{FinalStatus, MissReason, NotificationOutcome, RejectReason, Speaker, Urgency};
+use crate::business::{NotificationChannel, NotificationTrigger};
 
 /// The facts of an incoming call, as Twilio's first webhook gives them.
 #[derive(Debug, Clone, PartialEq)]
@@ -149,6 +150,17 @@ pub enum CallCommand {
     RecordSummaryFailure {
         /// Why, e.g. `no OpenAI key` or `OpenAI answered 401: …`.
         reason: String,
+    },
+    /// How a notification of the owner about this call went.
+    RecordNotification {
+        /// Derived from the event that caused it, e.g. `4711-sms`.
+        notification_id: String,
+        /// What it was about.
+        trigger: NotificationTrigger,
+        /// How it was sent.
+        channel: NotificationChannel,
+        /// Sent or failed.
+        outcome: NotificationOutcome,
     },
     /// Several commands decided in order, each on the state the ones before it left, and
     /// appended together or not at all. The voice bridge records what queued up while the

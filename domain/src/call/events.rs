@@ -3,6 +3,7 @@
 use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 
+use crate::business::{NotificationChannel, NotificationTrigger};
 use crate::routing::RouteReason;
 use crate::values::{BusinessId, CallSid, CallerId, Money, RingTimeout, E164};
 
@@ -210,6 +211,30 @@ pub enum CallEvent {
         /// Why.
         reason: String,
     },
+    /// The owner was told about the call (a text or an email was handed to its provider).
+    OwnerNotified {
+        /// Derived from the event that caused it (`<global position>-<channel>`).
+        notification_id: String,
+        /// What it was about.
+        trigger: NotificationTrigger,
+        /// How.
+        channel: NotificationChannel,
+        /// The owner's phone or email address.
+        to: String,
+        /// The provider's id (Twilio's `SM…` sid), when it gave one.
+        provider_id: Option<String>,
+    },
+    /// A notification of the owner will not be sent: refused for good or given up.
+    OwnerNotificationFailed {
+        /// Derived from the event that caused it.
+        notification_id: String,
+        /// What it was about.
+        trigger: NotificationTrigger,
+        /// How it was to go.
+        channel: NotificationChannel,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl DomainEvent for CallEvent {
@@ -234,6 +259,8 @@ impl DomainEvent for CallEvent {
             Self::CallCostRecorded { .. } => "CallCostRecorded",
             Self::CallSummarized { .. } => "CallSummarized",
             Self::CallSummaryFailed { .. } => "CallSummaryFailed",
+            Self::OwnerNotified { .. } => "OwnerNotified",
+            Self::OwnerNotificationFailed { .. } => "OwnerNotificationFailed",
         }
         .to_owned()
     }

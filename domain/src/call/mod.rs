@@ -5,6 +5,7 @@ mod aggregate;
 mod commands;
 mod error;
 mod events;
+mod notifications;
 mod voicemail;
 
 #[cfg(test)]
@@ -14,3 +15,4 @@ pub use aggregate::{AiSession, Call, CallEnd, CallLeg, IncomingCallState, OwnerO
 pub use commands::{CallCommand, IncomingCall};
 pub use error::CallError;
 pub use events::{CallEvent, FinalStatus, MissReason, RejectReason, Speaker, Urgency};
+pub use notifications::NotificationOutcome;

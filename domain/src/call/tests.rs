@@ -1519,4 +1519,5 @@ fn it_should_remember_the_latest_route_with_what_the_answer_to_twilio_needs() {
 }
 
 mod batch;
+mod notifications;
 mod transcription;

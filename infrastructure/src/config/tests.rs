@@ -399,3 +399,113 @@ fn it_should_shorten_the_default_wrap_up_for_a_short_session_limit() {
 
     assert_eq!(settings.voice.wrap_up_lead, Duration::from_secs(19));
 }
+
+#[test]
+fn it_should_read_retired_jwt_secrets_and_none_by_default() {
+    let settings = Settings::from_lookup(env(&complete())).unwrap();
+    assert!(settings.retired_jwt_secrets.is_empty());
+
+    let mut vars = complete();
+    vars.push((
+        "JWT_SECRETS_RETIRED",
+        "old-secret-old-secret-old-secret-0001 , ,older-secret-older-secret-older-0002",
+    ));
+    let settings = Settings::from_lookup(env(&vars)).unwrap();
+
+    let retired: Vec<&str> = settings
+        .retired_jwt_secrets
+        .iter()
+        .map(ExposeSecret::expose_secret)
+        .collect();
+    assert_eq!(
+        retired,
+        [
+            "old-secret-old-secret-old-secret-0001",
+            "older-secret-older-secret-older-0002"
+        ]
+    );
+    assert!(!format!("{settings:?}").contains("old-secret"));
+}
+
+#[test]
+fn it_should_refuse_a_retired_jwt_secret_shorter_than_32_bytes() {
+    let mut vars = complete();
+    vars.push((
+        "JWT_SECRETS_RETIRED",
+        "old-secret-old-secret-old-secret-0001,short",
+    ));
+
+    let err = Settings::from_lookup(env(&vars)).unwrap_err();
+
+    assert_eq!(
+        err.problems,
+        ["JWT_SECRETS_RETIRED must be comma-separated secrets of at least 32 bytes each"]
+    );
+    assert!(
+        !err.to_string().contains("old-secret"),
+        "no secret is repeated"
+    );
+}
+
+#[test]
+fn it_should_read_the_encryption_keys_alone_for_the_keys_command() {
+    let old = "MTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTE="; // 32 bytes of '1'
+    let keys = EncryptionKeys::from_lookup(env(&[
+        ("ENCRYPTION_KEY", KEY),
+        ("ENCRYPTION_KEYS_RETIRED", old),
+    ]))
+    .unwrap();
+    assert_eq!(
+        keys.current.expose_secret(),
+        b"0123456789abcdef0123456789abcdef"
+    );
+    assert_eq!(keys.retired.len(), 1);
+    assert_eq!(keys.retired[0].expose_secret(), &[b'1'; 32]);
+
+    let err =
+        EncryptionKeys::from_lookup(env(&[("ENCRYPTION_KEYS_RETIRED", "c2hvcnQ=")])).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("ENCRYPTION_KEY is missing"), "{text}");
+    assert!(text.contains("ENCRYPTION_KEYS_RETIRED must be"), "{text}");
+}
+
+#[test]
+fn it_should_read_smtp_settings_only_as_a_pair() {
+    let mut vars = complete();
+    vars.push(("SMTP_URL", "smtp://mail.example.com:587?tls=required"));
+    vars.push(("SMTP_FROM", "Call Assistant <calls@example.com>"));
+    let settings = Settings::from_lookup(env(&vars)).unwrap();
+    let smtp = settings.smtp.unwrap();
+    assert_eq!(
+        smtp.url.expose_secret(),
+        "smtp://mail.example.com:587?tls=required"
+    );
+    assert_eq!(smtp.from, "Call Assistant <calls@example.com>");
+    assert!(Settings::from_lookup(env(&complete()))
+        .unwrap()
+        .smtp
+        .is_none());
+
+    let mut half = complete();
+    half.push(("SMTP_URL", "smtps://mail.example.com"));
+    let problems = Settings::from_lookup(env(&half)).unwrap_err().problems;
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("SMTP_FROM is required")),
+        "{problems:?}"
+    );
+
+    let mut wrong = complete();
+    wrong.push(("SMTP_URL", "http://mail.example.com"));
+    wrong.push(("SMTP_FROM", "nobody"));
+    let problems = Settings::from_lookup(env(&wrong)).unwrap_err().problems;
+    assert!(
+        problems.iter().any(|p| p.starts_with("SMTP_URL must be")),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.starts_with("SMTP_FROM must be")),
+        "{problems:?}"
+    );
+}

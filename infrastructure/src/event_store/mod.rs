@@ -22,6 +22,8 @@ use domain::call::Call;
 use domain::phone_number::PhoneNumber;
 use sqlx::PgPool;
 
+use crate::privacy::PersonalData;
+
 /// How many businesses and numbers a node keeps in memory: every one it routes for, in practice.
 const ROUTING_CACHE: NonZeroUsize = match NonZeroUsize::new(50_000) {
     Some(size) => size,
@@ -43,6 +45,8 @@ pub struct Stores {
     pub calls: AggregateStore<Call>,
     /// Fired after every commit.
     pub appended: AppendSignal,
+    /// Seals and opens the calls' personal data, once [`Stores::with_privacy`] gave it.
+    pub privacy: Option<PersonalData>,
 }
 
 impl Stores {
@@ -55,6 +59,15 @@ impl Stores {
             numbers: AggregateStore::new(pool.clone(), appended.clone()).with_cache(ROUTING_CACHE),
             calls: AggregateStore::new(pool.clone(), appended.clone()).with_cache(CALL_CACHE),
             appended,
+            privacy: None,
         }
+    }
+
+    /// Seals the personal data of the calls' events with `privacy` and opens it on load (see
+    /// [`crate::privacy`]).
+    pub fn with_privacy(mut self, privacy: PersonalData) -> Self {
+        self.calls = self.calls.with_privacy(privacy.clone());
+        self.privacy = Some(privacy);
+        self
     }
 }

@@ -36,6 +36,7 @@ use postgres_es::PostgresEventRepository;
 use sqlx::{PgConnection, PgPool, Row};
 
 use super::AppendSignal;
+use crate::privacy::{PersonalData, PrivacyError};
 
 /// How often a command is tried optimistically when other writers append to the same aggregate
 /// first; after that it holds the aggregate's lock, so it cannot lose the race again.
@@ -134,6 +135,7 @@ pub struct AggregateStore<A: Aggregate> {
     cache: Option<Mutex<LruCache<String, Cached<A>>>>,
     services: A::Services,
     appended: AppendSignal,
+    privacy: Option<PersonalData>,
 }
 
 impl<A> AggregateStore<A>
@@ -151,6 +153,22 @@ where
             cache: None,
             services: A::Services::default(),
             appended,
+            privacy: None,
+        }
+    }
+
+    /// Seals the personal data of the events it appends and opens what it reads (see
+    /// [`crate::privacy`]; only `Call` events carry any).
+    pub fn with_privacy(mut self, privacy: PersonalData) -> Self {
+        self.privacy = Some(privacy);
+        self
+    }
+
+    /// Opens the personal data of events read from the store.
+    async fn open(&self, events: &mut [SerializedEvent]) -> Result<(), PersistenceError> {
+        match &self.privacy {
+            Some(privacy) => privacy.open(events).await.map_err(privacy_failed),
+            None => Ok(()),
         }
     }
 
@@ -387,7 +405,26 @@ where
                 serde_json::to_value(&envelope.payload).map_err(|err| unexpected(Box::new(err)))?,
             );
         }
-        let metadata = serde_json::to_value(metadata).map_err(|err| unexpected(Box::new(err)))?;
+        let mut metadata =
+            serde_json::to_value(metadata).map_err(|err| unexpected(Box::new(err)))?;
+        if let Some(privacy) = &self.privacy {
+            let mut sealing: Vec<(i64, String, serde_json::Value)> = sequences
+                .iter()
+                .zip(&types)
+                .zip(payloads.drain(..))
+                .map(|((sequence, event_type), payload)| (*sequence, event_type.clone(), payload))
+                .collect();
+            privacy
+                .seal(A::TYPE, id, &mut sealing, &mut metadata)
+                .await
+                .map_err(|err| match err {
+                    PrivacyError::Database(err) => {
+                        AggregateError::DatabaseConnectionError(Box::new(err))
+                    }
+                    other => unexpected(Box::new(other)),
+                })?;
+            payloads = sealing.into_iter().map(|(_, _, payload)| payload).collect();
+        }
         let statement = || {
             sqlx::query(APPEND)
                 .bind(A::TYPE)
@@ -470,7 +507,12 @@ where
             }
         }
         .map_err(|err| PersistenceError::ConnectionError(Box::new(err)))?;
-        rows.iter().map(serialized_from_row).collect()
+        let mut events = rows
+            .iter()
+            .map(serialized_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.open(&mut events).await?;
+        Ok(events)
     }
 
     /// Runs `statement`, again while it fails on a dead pooled connection: after a database
@@ -514,6 +556,14 @@ fn connection_lost(err: &sqlx::Error) -> bool {
         // 57P01 admin_shutdown, 57P02 crash_shutdown: the server ended the session.
         sqlx::Error::Database(db) => db.code().is_some_and(|code| code.starts_with("57P0")),
         _ => false,
+    }
+}
+
+/// The key table failed (worth retrying), or a sealed value does not open (corrupt).
+fn privacy_failed(err: PrivacyError) -> PersistenceError {
+    match err {
+        PrivacyError::Database(err) => PersistenceError::ConnectionError(Box::new(err)),
+        other => PersistenceError::DeserializationError(Box::new(other)),
     }
 }
 
@@ -563,7 +613,8 @@ where
         &self,
         aggregate_id: &str,
     ) -> Result<Vec<EventEnvelope<A>>, AggregateError<A::Error>> {
-        let events = self.repo.get_events::<A>(aggregate_id).await?;
+        let mut events = self.repo.get_events::<A>(aggregate_id).await?;
+        self.open(&mut events).await?;
         Ok(events
             .into_iter()
             .map(|event| self.deserialize(event))

@@ -11,6 +11,8 @@
 use serde_json::Value;
 use sqlx::{PgPool, Row};
 
+use crate::privacy::{PersonalData, PrivacyError};
+
 // `ORDER BY events.…`: unqualified, `transaction_id` would name the output column (the bigint
 // cast) and PostgreSQL would sort every remaining row instead of walking the index.
 const READ_AFTER: &str = "\
@@ -83,12 +85,24 @@ pub struct RecordedEvent {
 #[derive(Debug, Clone)]
 pub struct GlobalStream {
     pool: PgPool,
+    privacy: Option<PersonalData>,
 }
 
 impl GlobalStream {
-    /// A reader over `pool`.
+    /// A reader over `pool`. Without [`GlobalStream::with_privacy`] it delivers the calls'
+    /// personal fields sealed, as stored.
     pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            privacy: None,
+        }
+    }
+
+    /// Opens the calls' personal fields (`[erased]` where the key is gone) before delivering
+    /// them; every reader that shows or keeps them needs this.
+    pub fn with_privacy(mut self, privacy: Option<PersonalData>) -> Self {
+        self.privacy = privacy;
+        self
     }
 
     /// Up to `limit` events after `after`, in stream order. Events of transactions still in
@@ -105,7 +119,18 @@ impl GlobalStream {
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(recorded_from_row).collect()
+        let mut events = rows
+            .iter()
+            .map(recorded_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(privacy) = &self.privacy {
+            // One query for the keys of the whole batch.
+            privacy.open(&mut events).await.map_err(|err| match err {
+                PrivacyError::Database(err) => err,
+                other => sqlx::Error::Decode(Box::new(other)),
+            })?;
+        }
+        Ok(events)
     }
 
     /// The position of the last event a reader can see now, if any.

@@ -87,7 +87,8 @@ impl Worker {
 
     #[tracing::instrument(name = "summary", skip_all, fields(call_sid = %job.call_sid, attempts = job.attempts))]
     async fn work(&self, job: &Job) -> Result<Step, WorkError> {
-        let facts = transcript::read(&self.pool, &job.call_sid).await?;
+        let facts =
+            transcript::read(&self.pool, self.stores.privacy.as_ref(), &job.call_sid).await?;
         if !facts.wants_summary() {
             return Ok(Step::Finished);
         }

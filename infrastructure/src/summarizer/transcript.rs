@@ -10,6 +10,8 @@ use domain::values::CallerId;
 use postgres_es::PostgresEventRepository;
 use sqlx::PgPool;
 
+use crate::privacy::PersonalData;
+
 /// The most characters of conversation sent; a longer one loses lines from its middle, where
 /// a phone call rarely says who called or what to do next.
 pub(super) const MAX_CONVERSATION_CHARS: usize = 100_000;
@@ -47,6 +49,9 @@ pub(super) enum ReadError {
     /// The database failed.
     #[error("the call's events could not be read")]
     Unavailable(#[source] cqrs_es::persist::PersistenceError),
+    /// The call's personal data could not be opened.
+    #[error("the call's personal data could not be opened")]
+    Sealed(#[source] crate::privacy::PrivacyError),
     /// A stored event is not a `CallEvent` any more.
     #[error("event {sequence} of the call could not be read")]
     Corrupt {
@@ -158,12 +163,20 @@ impl CallFacts {
     }
 }
 
-/// Every event of call `sid`, folded.
-pub(super) async fn read(pool: &PgPool, sid: &str) -> Result<CallFacts, ReadError> {
-    let stored = PostgresEventRepository::new(pool.clone())
+/// Every event of call `sid`, its personal fields opened by `privacy` (an erased caller's words
+/// read `[erased]`), folded.
+pub(super) async fn read(
+    pool: &PgPool,
+    privacy: Option<&PersonalData>,
+    sid: &str,
+) -> Result<CallFacts, ReadError> {
+    let mut stored = PostgresEventRepository::new(pool.clone())
         .get_events::<Call>(sid)
         .await
         .map_err(ReadError::Unavailable)?;
+    if let Some(privacy) = privacy {
+        privacy.open(&mut stored).await.map_err(ReadError::Sealed)?;
+    }
     let mut events = Vec::with_capacity(stored.len());
     for event in stored {
         let sequence = event.sequence;

@@ -164,6 +164,12 @@ impl RawCall {
     }
 }
 
+/// Twilio's answer to a new message; only its sid matters to us.
+#[derive(Deserialize)]
+struct SentMessage {
+    sid: String,
+}
+
 #[derive(Deserialize)]
 struct AvailableNumbers {
     available_phone_numbers: Vec<AvailableNumber>,
@@ -282,6 +288,14 @@ impl TwilioClient {
         self.send(Method::DELETE, url, &[]).await.map(drop)
     }
 
+    /// Deletes a recording (and its transcriptions) at Twilio: `DELETE Recordings/{RE…}.json`
+    /// (Twilio answers 204; 404 when it is gone already).
+    #[tracing::instrument(skip_all, fields(recording_sid = %recording_sid), err(level = "warn"))]
+    pub async fn delete_recording(&self, recording_sid: &str) -> Result<(), TwilioError> {
+        let url = self.url(&["Recordings", &format!("{recording_sid}.json")])?;
+        self.send(Method::DELETE, url, &[]).await.map(drop)
+    }
+
     /// Replaces what a live call is doing with new TwiML: `POST Calls/{CallSid}.json` `Twiml=…`.
     #[tracing::instrument(skip_all, fields(call_sid = %call), err(level = "warn"))]
     pub async fn update_call_twiml(
@@ -305,6 +319,17 @@ impl TwilioClient {
     pub async fn hang_up(&self, call: &CallSid) -> Result<CallInfo, TwilioError> {
         let form = [("Status", "completed")];
         self.on_call(Method::POST, call, &form).await
+    }
+
+    /// Sends a text message: `POST Messages.json` (`To`, `From`, `Body`). Twilio answers 201
+    /// with the message queued; its `SM…` sid is returned. A 5xx is not retried (the message
+    /// may have gone out): the caller decides, knowing it may send twice.
+    #[tracing::instrument(skip_all, fields(to = %to), err(level = "warn"))]
+    pub async fn send_sms(&self, from: &str, to: &E164, body: &str) -> Result<String, TwilioError> {
+        let url = self.url(&["Messages.json"])?;
+        let form = [("To", to.as_ref()), ("From", from), ("Body", body)];
+        let sent: SentMessage = self.call(Method::POST, url, &form).await?;
+        Ok(sent.sid)
     }
 
     /// A call's facts (status, duration, price): `GET Calls/{CallSid}.json`.

@@ -8,6 +8,7 @@
 //! `status` and `owner_outcome` are in [`projection`]; the queries in [`queries`] are what the
 //! REST API and dashboards read.
 
+mod erase;
 mod projection;
 mod queries;
 mod tables;

@@ -27,6 +27,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use domain::business::BusinessEvent;
 use domain::call::{CallEvent, FinalStatus, MissReason, RejectReason, Urgency};
 use domain::values::CallerId;
 use infrastructure::event_store::RecordedEvent;
@@ -58,54 +59,73 @@ impl Projection for CallsProjection {
         tx: &mut PgConnection,
         events: &[RecordedEvent],
     ) -> Result<(), ProjectionError> {
-        let events: Vec<&RecordedEvent> = events
-            .iter()
-            .filter(|e| e.aggregate_type == "Call")
-            .collect();
-        if events.is_empty() {
-            return Ok(());
-        }
-        let mut sids: Vec<&str> = events.iter().map(|e| e.aggregate_id.as_str()).collect();
-        sids.sort_unstable();
-        sids.dedup();
-        let mut calls = load(tx, &sids).await?;
-        let mut timeline = Timeline::with_capacity(events.len());
-        let mut transcript = Transcript::default();
+        // An erasure blanks what the calls' events before it wrote: apply those first.
+        let mut run: Vec<&RecordedEvent> = Vec::with_capacity(events.len());
         for event in events {
-            if calls
-                .get(&event.aggregate_id)
-                .is_some_and(|call| event.sequence <= call.last_sequence)
-            {
-                continue; // applied already
-            }
-            let decoded = decode::call_event(event)?;
-            let at = decode::received_at(event);
-            if let CallEvent::TranscriptSegmentRecorded {
-                speaker,
-                text,
-                offset_ms,
-            } = &decoded
-            {
-                transcript.push(event, *speaker, text, *offset_ms);
-            }
-            timeline.push(event, at);
-            match calls.get_mut(&event.aggregate_id) {
-                Some(call) => call.apply(decoded, at),
-                None => {
-                    let call = CallState::received(event, decoded, at)?;
-                    calls.insert(event.aggregate_id.clone(), call);
+            if event.aggregate_type == "Call" {
+                run.push(event);
+            } else if event.aggregate_type == "Business" && event.event_type == "CallerDataErased" {
+                apply_calls(tx, std::mem::take(&mut run)).await?;
+                if let BusinessEvent::CallerDataErased { calls, .. } =
+                    decode::business_event(event)?
+                {
+                    let calls: Vec<String> = calls.into_iter().map(String::from).collect();
+                    super::erase::erase_calls(tx, &calls).await?;
                 }
             }
-            if let Some(call) = calls.get_mut(&event.aggregate_id) {
-                call.last_sequence = event.sequence;
-                call.changed = true;
+        }
+        apply_calls(tx, run).await
+    }
+}
+
+/// Folds a run of `Call` events into the tables.
+async fn apply_calls(
+    tx: &mut PgConnection,
+    events: Vec<&RecordedEvent>,
+) -> Result<(), ProjectionError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut sids: Vec<&str> = events.iter().map(|e| e.aggregate_id.as_str()).collect();
+    sids.sort_unstable();
+    sids.dedup();
+    let mut calls = load(tx, &sids).await?;
+    let mut timeline = Timeline::with_capacity(events.len());
+    let mut transcript = Transcript::default();
+    for event in events {
+        if calls
+            .get(&event.aggregate_id)
+            .is_some_and(|call| event.sequence <= call.last_sequence)
+        {
+            continue; // applied already
+        }
+        let decoded = decode::call_event(event)?;
+        let at = decode::received_at(event);
+        if let CallEvent::TranscriptSegmentRecorded {
+            speaker,
+            text,
+            offset_ms,
+        } = &decoded
+        {
+            transcript.push(event, *speaker, text, *offset_ms);
+        }
+        timeline.push(event, at);
+        match calls.get_mut(&event.aggregate_id) {
+            Some(call) => call.apply(decoded, at),
+            None => {
+                let call = CallState::received(event, decoded, at)?;
+                calls.insert(event.aggregate_id.clone(), call);
             }
         }
-        upsert(tx, calls.values().filter(|call| call.changed)).await?;
-        timeline.insert(tx).await?;
-        transcript.insert(tx).await?;
-        Ok(())
+        if let Some(call) = calls.get_mut(&event.aggregate_id) {
+            call.last_sequence = event.sequence;
+            call.changed = true;
+        }
     }
+    upsert(tx, calls.values().filter(|call| call.changed)).await?;
+    timeline.insert(tx).await?;
+    transcript.insert(tx).await?;
+    Ok(())
 }
 
 /// A row of `calls`, as loaded and folded: the row the queries show, plus what only the
@@ -288,6 +308,8 @@ impl CallState {
             E::CallSummarized { summary } => self.summary = Some(summary),
             // Shown in the call's timeline (`call_events`); `summary` stays empty.
             E::CallSummaryFailed { .. } => {}
+            // Owner notifications: shown in the call's timeline only.
+            E::OwnerNotified { .. } | E::OwnerNotificationFailed { .. } => {}
         }
     }
 }

@@ -17,7 +17,7 @@ use infrastructure::event_store::RecordedEvent;
 use sqlx::PgConnection;
 
 pub use checkpoint::{Checkpoint, ProjectionStatus};
-pub use rebuild::{rebuild, RebuildError, RebuildProgress, RebuildReport};
+pub use rebuild::{rebuild, rebuild_opened, RebuildError, RebuildProgress, RebuildReport};
 pub use runner::{run_all, RunError, Runner};
 
 /// A read model built from the global event stream.

@@ -3,6 +3,7 @@
 //! swapped in with the checkpoint in one transaction.
 
 use infrastructure::event_store::{GlobalStream, Position};
+use infrastructure::privacy::PersonalData;
 use sqlx::{Connection, PgPool};
 
 use super::runner::apply_batch;
@@ -40,9 +41,22 @@ pub enum RebuildError {
     Projection(#[from] ProjectionError),
 }
 
-/// Rebuilds `projection` from the first event into fresh tables and swaps them in.
+/// Rebuilds `projection` from the first event into fresh tables and swaps them in. The calls'
+/// personal fields reach it sealed, as stored: use [`rebuild_opened`] for a projection that
+/// keeps any.
 pub async fn rebuild(
     pool: &PgPool,
+    projection: &dyn Projection,
+    progress: RebuildProgress<'_>,
+) -> Result<RebuildReport, RebuildError> {
+    rebuild_opened(pool, None, projection, progress).await
+}
+
+/// As [`rebuild`], with the calls' personal fields opened by `privacy`: an erased caller's
+/// read `[erased]`, so the rebuilt tables hold none of it.
+pub async fn rebuild_opened(
+    pool: &PgPool,
+    privacy: Option<&PersonalData>,
     projection: &dyn Projection,
     progress: RebuildProgress<'_>,
 ) -> Result<RebuildReport, RebuildError> {
@@ -127,7 +141,7 @@ pub async fn rebuild(
         .fetch_one(pool)
         .await?;
     let total = u64::try_from(total).unwrap_or(0);
-    let stream = GlobalStream::new(pool.clone());
+    let stream = GlobalStream::new(pool.clone()).with_privacy(privacy.cloned());
     // Reading and applying overlap: a reader task fetches the next batches while this one
     // applies the current, so a rebuild runs at the pace of the slower of the two.
     let (batches, mut to_apply) = tokio::sync::mpsc::channel(2);

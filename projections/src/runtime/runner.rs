@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use infrastructure::event_store::wakeup::POLL_INTERVAL;
 use infrastructure::event_store::{AppendSignal, GlobalStream, RecordedEvent, StreamWaker};
+use infrastructure::privacy::PersonalData;
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::watch;
 
@@ -51,6 +52,8 @@ pub struct Runner {
     signal: AppendSignal,
     /// Tells the outside (tests, lag measurements) how many events were applied so far.
     applied: watch::Sender<u64>,
+    /// Opens the calls' personal fields.
+    privacy: Option<PersonalData>,
 }
 
 impl Runner {
@@ -62,7 +65,15 @@ impl Runner {
             projection,
             signal,
             applied,
+            privacy: None,
         }
+    }
+
+    /// Opens the calls' personal fields before the projection sees them (`[erased]` where the
+    /// key is gone); see `infrastructure::privacy`.
+    pub fn with_privacy(mut self, privacy: PersonalData) -> Self {
+        self.privacy = Some(privacy);
+        self
     }
 
     /// Sees every batch this runner applies (a counter of events).
@@ -103,7 +114,13 @@ impl Runner {
                     to = self.projection.version(),
                     "version changed: rebuilding"
                 );
-                rebuild::rebuild(&self.pool, self.projection.as_ref(), &|_, _| {}).await?;
+                rebuild::rebuild_opened(
+                    &self.pool,
+                    self.privacy.as_ref(),
+                    self.projection.as_ref(),
+                    &|_, _| {},
+                )
+                .await?;
             }
             Some(_) => {}
         }
@@ -150,6 +167,7 @@ impl Runner {
             return Ok(0);
         };
         let batch = GlobalStream::new(self.pool.clone())
+            .with_privacy(self.privacy.clone())
             .read_after(from.position, BATCH_SIZE)
             .await?;
         let Some(last) = batch.last().map(|event| event.position) else {

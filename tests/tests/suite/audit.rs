@@ -110,10 +110,14 @@ async fn it_should_replay_a_call_driven_through_the_webhooks_with_the_state_afte
         );
     }
 
-    let history = audit::call_history(&app.db.pool, &CallSid::parse(&sid).unwrap())
-        .await
-        .unwrap()
-        .expect("the call has events");
+    let history = audit::call_history(
+        &app.db.pool,
+        Some(&support::personal_data(&app.db.pool)),
+        &CallSid::parse(&sid).unwrap(),
+    )
+    .await
+    .unwrap()
+    .expect("the call has events");
 
     assert_eq!(
         (history.aggregate_type, history.aggregate_id.as_str()),
@@ -322,7 +326,12 @@ async fn it_should_answer_none_for_an_aggregate_without_events() {
     )
     .await;
 
-    let unknown = audit::call_history(&db.pool, &CallSid::parse(&new_call_sid()).unwrap()).await;
+    let unknown = audit::call_history(
+        &db.pool,
+        Some(&support::personal_data(&db.pool)),
+        &CallSid::parse(&new_call_sid()).unwrap(),
+    )
+    .await;
     let other_type = audit::history::<Business>(&db.pool, &[], &sid).await;
 
     assert!(matches!(unknown, Ok(None)), "{unknown:?}");
@@ -377,7 +386,12 @@ async fn it_should_name_the_sequence_of_a_stored_event_that_no_longer_reads() {
     )
     .await;
 
-    let corrupt = audit::call_history(&db.pool, &CallSid::parse(&sid).unwrap()).await;
+    let corrupt = audit::call_history(
+        &db.pool,
+        Some(&support::personal_data(&db.pool)),
+        &CallSid::parse(&sid).unwrap(),
+    )
+    .await;
     let without_upcaster = audit::history::<Business>(&db.pool, &[], &business).await;
 
     match corrupt {
@@ -416,10 +430,14 @@ async fn it_should_render_one_text_block_per_event_with_its_type_actor_and_state
         ],
     )
     .await;
-    let history = audit::call_history(&db.pool, &CallSid::parse(&sid).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let history = audit::call_history(
+        &db.pool,
+        Some(&support::personal_data(&db.pool)),
+        &CallSid::parse(&sid).unwrap(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
 
     let text = audit::render_text(&history);
 

@@ -228,13 +228,8 @@ async fn events_once(
 ) -> Vec<(String, Value, Value)> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let events: Vec<(String, Value, Value)> = sqlx::query_as(
-            "SELECT event_type, payload, metadata FROM events WHERE aggregate_id = $1 ORDER BY sequence",
-        )
-        .bind(sid)
-        .fetch_all(pool)
-        .await
-        .unwrap();
+        // The calls' personal fields (the summary among them) opened, as readers see them.
+        let events = support::opened_events_of(pool, sid).await;
         if events.iter().any(|(t, _, _)| t == event_type) {
             return events;
         }

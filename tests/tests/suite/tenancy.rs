@@ -123,6 +123,8 @@ struct Row {
     path: String,
     body: Body,
     access: Access,
+    /// A path of its own for some actors (each deletes something of its own).
+    paths: HashMap<Actor, String>,
 }
 
 impl Row {
@@ -130,14 +132,25 @@ impl Row {
         let path = template
             .replace("{id}", &r.business)
             .replace("{number}", &in_path(&r.number))
-            .replace("{sid}", &r.call);
+            .replace("{sid}", &r.call)
+            .replace("{endpoint_id}", &r.endpoint)
+            .replace("{delivery_id}", &r.delivery);
         Self {
             method,
             template,
             path,
             body: Body::Empty,
             access,
+            paths: HashMap::new(),
         }
+    }
+
+    fn path_per_actor(mut self, paths: impl Fn(Actor) -> Option<String>) -> Self {
+        self.paths = Actor::ALL
+            .into_iter()
+            .filter_map(|actor| paths(actor).map(|path| (actor, path)))
+            .collect();
+        self
     }
 
     fn json(mut self, body: Value) -> Self {
@@ -191,6 +204,12 @@ struct Resources {
     email: String,
     /// Refresh tokens of sessions of their own for each actor: (to refresh, to log out).
     sessions: HashMap<Actor, (String, String)>,
+    /// A webhook endpoint of A's business, with a failed delivery.
+    endpoint: String,
+    /// That delivery.
+    delivery: String,
+    /// Endpoints of A's business for A and the admin to delete, one each.
+    doomed: HashMap<Actor, String>,
 }
 
 impl Resources {
@@ -205,6 +224,9 @@ impl Resources {
             registered: "+15550000003".into(),
             email: "ann@example.com".into(),
             sessions: Actor::ALL.into_iter().map(|a| (a, token())).collect(),
+            endpoint: uuid::Uuid::nil().to_string(),
+            delivery: uuid::Uuid::nil().to_string(),
+            doomed: HashMap::new(),
         }
     }
 }
@@ -288,6 +310,8 @@ fn table(r: &Resources) -> Vec<Row> {
             .json(json!({"monday": [{"opens": "09:00", "closes": "17:00"}]})),
         Row::new(M::PUT, "/api/v1/businesses/{id}/ring-timeout", BUSINESS, r)
             .json(json!({"seconds": 25})),
+        Row::new(M::PUT, "/api/v1/businesses/{id}/retention", BUSINESS, r)
+            .json(json!({"days": 30})),
         Row::new(M::PUT, "/api/v1/businesses/{id}/availability", BUSINESS, r)
             .json(json!({"available": true})),
         Row::new(M::PUT, "/api/v1/businesses/{id}/agent", BUSINESS, r).json(json!({
@@ -299,6 +323,39 @@ fn table(r: &Resources) -> Vec<Row> {
         Row::new(M::POST, "/api/v1/businesses/{id}/deactivate", BUSINESS, r)
             .json(json!({"reason": "closed for the season"})),
         Row::new(M::POST, "/api/v1/businesses/{id}/reactivate", BUSINESS, r),
+        // A's notifications and webhooks.
+        Row::new(M::GET, "/api/v1/businesses/{id}/notifications", BUSINESS, r),
+        Row::new(M::PUT, "/api/v1/businesses/{id}/notifications", BUSINESS, r).json(json!({
+            "sms": true, "email": false, "triggers": ["message_taken"],
+            "quiet_hours": {"from": "22:00", "until": "07:00"}
+        })),
+        Row::new(M::POST, "/api/v1/businesses/{id}/webhooks", BUSINESS, r).json(json!({
+            "url": "https://crm.example.com/hooks", "event_types": ["call.ended"]
+        })),
+        Row::new(M::GET, "/api/v1/businesses/{id}/webhooks", BUSINESS, r),
+        Row::new(
+            M::GET,
+            "/api/v1/businesses/{id}/webhooks/{endpoint_id}/deliveries",
+            BUSINESS,
+            r,
+        ),
+        Row::new(
+            M::POST,
+            "/api/v1/businesses/{id}/webhooks/{endpoint_id}/deliveries/{delivery_id}/resend",
+            BUSINESS,
+            r,
+        ),
+        Row::new(
+            M::DELETE,
+            "/api/v1/businesses/{id}/webhooks/{endpoint_id}",
+            BUSINESS,
+            r,
+        )
+        .path_per_actor(|actor| {
+            r.doomed
+                .get(&actor)
+                .map(|endpoint| format!("/api/v1/businesses/{}/webhooks/{endpoint}", r.business))
+        }),
         // Numbers, changed (admins), and the overview.
         Row::new(M::GET, "/api/v1/phone-numbers/available", AdminOnly, r)
             .query("?country=US&area_code=415"),
@@ -333,6 +390,9 @@ fn table(r: &Resources) -> Vec<Row> {
         )
         .at(number_at(&r.bought, "release")),
         Row::new(M::GET, "/api/v1/admin/overview", AdminOnly, r),
+        // A caller with no calls: recorded as an erasure of nothing, A's call keeps its data.
+        Row::new(M::POST, "/api/v1/admin/privacy/erasures", AdminOnly, r)
+            .json(json!({"business_id": r.business, "caller": "+14155550177"})),
     ]
 }
 
@@ -393,6 +453,11 @@ impl World {
             sessions.insert(actor, pair);
         }
         fake_twilio(&twilio, &app, &bought, &registered).await;
+        let (endpoint, delivery) = webhook_with_a_failed_delivery(&app, &ann, &a_business).await;
+        let mut doomed = HashMap::new();
+        for actor in [Actor::OwnerA, Actor::Admin] {
+            doomed.insert(actor, webhook_endpoint(&app, &ann, &a_business).await);
+        }
 
         let resources = Resources {
             business: a_business.clone(),
@@ -402,6 +467,9 @@ impl World {
             registered: registered.clone(),
             email: ann.email.clone(),
             sessions,
+            endpoint,
+            delivery,
+            doomed,
         };
         let a = Tenant {
             marks: vec![
@@ -461,7 +529,8 @@ impl World {
 
     /// Makes `row`'s request as `actor`.
     async fn send(&self, row: &Row, actor: Actor) -> Answer {
-        self.send_to(row, &row.path, actor).await
+        let path = row.paths.get(&actor).unwrap_or(&row.path);
+        self.send_to(row, path, actor).await
     }
 
     /// Makes `row`'s request as `actor`, to `path`.
@@ -639,6 +708,41 @@ struct Answer {
 
 /// Registers a business over the API as `owner`, who then makes themselves unavailable (no
 /// agent either: its calls go to voicemail); returns its id.
+/// A webhook endpoint of `business`, registered by its owner over the API; its id.
+async fn webhook_endpoint(app: &TestApp, owner: &User, business: &str) -> String {
+    let response = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/businesses/{business}/webhooks"),
+            Some(&owner.token),
+            Some(json!({"url": "https://crm.example.com/hooks", "event_types": ["call.ended"]})),
+        )
+        .await;
+    assert_eq!(response.status(), 201, "registering a webhook endpoint");
+    let created: Value = response.json().await.unwrap();
+    created["id"].as_str().unwrap().to_owned()
+}
+
+/// An endpoint of `business` whose one delivery failed for good: (endpoint id, delivery id).
+async fn webhook_with_a_failed_delivery(
+    app: &TestApp,
+    owner: &User,
+    business: &str,
+) -> (String, String) {
+    let endpoint = webhook_endpoint(app, owner, business).await;
+    let delivery: uuid::Uuid = sqlx::query_scalar(
+        "INSERT INTO webhook_deliveries (endpoint_id, webhook_id, event_type, global_position, \
+                                         payload, status, attempts, last_error) \
+         VALUES ($1::uuid, 'msg_1', 'call.ended', 1, '{}'::jsonb, 'failed', 8, 'gave up') \
+         RETURNING id",
+    )
+    .bind(&endpoint)
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    (endpoint, delivery.to_string())
+}
+
 async fn register_business(app: &TestApp, owner: &User, name: &str) -> String {
     let body = json!({
         "name": name, "description": "", "owner_phone": "+14155550123", "timezone": "UTC"

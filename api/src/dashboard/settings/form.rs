@@ -98,6 +98,7 @@ fn field_of(code: &str) -> &'static str {
         "invalid_timezone" => "timezone",
         "invalid_hours" => "hours",
         "invalid_ring_timeout" => "ring_timeout",
+        "invalid_quiet_hours" => "quiet_hours",
         "invalid_model" => "model",
         "invalid_voice" => "voice",
         "invalid_instructions" => "instructions",

@@ -11,7 +11,9 @@
 //!
 //! - [`list`]: `GET /dashboard/businesses`. [`create`]: the new-business form.
 //! - [`page`]: `GET /dashboard/businesses/{id}`, the settings page all forms come back to.
-//! - [`availability`], [`hours`], [`ring`], [`agent`], [`profile`]: one form each.
+//! - [`availability`], [`hours`], [`ring`], [`agent`], [`notifications`], [`profile`]: one
+//!   form each.
+//! - [`webhooks`]: the business's outbound webhooks, their delivery logs and "Send again".
 //! - [`form`]: what the forms share (errors on the form, the tenant check, htmx).
 
 mod agent;
@@ -20,9 +22,11 @@ mod create;
 mod form;
 mod hours;
 mod list;
+mod notifications;
 mod page;
 mod profile;
 mod ring;
+mod webhooks;
 
 use actix_web::web;
 
@@ -36,7 +40,12 @@ pub(super) fn configure(config: &mut web::ServiceConfig) {
         .service(availability::switch)
         .service(hours::save)
         .service(ring::save)
+        .service(notifications::save)
         .service(agent::save)
         .service(agent::remove)
-        .service(profile::save);
+        .service(profile::save)
+        .service(webhooks::show)
+        .service(webhooks::add)
+        .service(webhooks::remove)
+        .service(webhooks::resend);
 }

@@ -16,6 +16,7 @@ use super::agent::AgentForm;
 use super::availability::Switch;
 use super::form::{self, settings_path};
 use super::hours::HoursForm;
+use super::notifications::NotificationsForm;
 use super::profile::ProfileForm;
 use super::ring::RingForm;
 use crate::dashboard::page::{html, Layout, PageError};
@@ -46,6 +47,7 @@ pub(super) struct SettingsPage {
     pub hours: HoursForm,
     pub ring: RingForm,
     pub agent: AgentForm,
+    pub notifications: NotificationsForm,
     pub numbers: Vec<NumberLine>,
 }
 
@@ -78,6 +80,7 @@ impl SettingsPage {
             hours: HoursForm::of(business),
             ring: RingForm::of(business),
             agent: AgentForm::of(business),
+            notifications: NotificationsForm::of(business),
             numbers,
         })
     }
@@ -110,6 +113,7 @@ fn notice(saved: Option<&str>) -> Option<&'static str> {
         "profile" => "Details saved.",
         "hours" => "Business hours saved.",
         "ring" => "Ring timeout saved.",
+        "notifications" => "Notification settings saved.",
         "agent" => "AI agent saved; it takes the calls you do not.",
         "agent-removed" => "AI agent removed: calls you do not take go to voicemail.",
         _ => return None,

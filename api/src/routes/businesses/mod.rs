@@ -12,6 +12,7 @@ mod agent;
 mod create;
 pub(crate) mod input;
 mod lifecycle;
+pub(crate) mod notifications;
 mod read;
 mod settings;
 mod view;
@@ -47,7 +48,9 @@ pub(super) fn configure(config: &mut ServiceConfig) {
         .service(agent::configure_agent)
         .service(agent::disable_agent)
         .service(lifecycle::deactivate)
-        .service(lifecycle::reactivate);
+        .service(lifecycle::reactivate)
+        .service(notifications::get_notifications)
+        .service(notifications::set_notifications);
 }
 
 /// The answer for a business that does not exist or is not the caller's.
@@ -70,6 +73,7 @@ fn rejected(err: BusinessError) -> ApiError {
             "agent_key_required",
             "the first configuration of the AI agent needs an openai_api_key",
         ),
+        BusinessError::EmptyQuietHours => ApiError::bad_request("invalid_quiet_hours", err),
         BusinessError::Invalid(value) => input::invalid(value),
     }
 }

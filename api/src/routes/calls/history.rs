@@ -24,7 +24,9 @@ fn load_error<E: std::error::Error + Send + Sync + 'static>(err: StoreError<E>) 
 fn audit_error(err: AuditError) -> ApiError {
     match err {
         AuditError::Unavailable { .. } => ApiError::Unavailable(err.into()),
-        AuditError::Corrupt { .. } | AuditError::State { .. } => ApiError::Unexpected(err.into()),
+        AuditError::Corrupt { .. } | AuditError::State { .. } | AuditError::Sealed { .. } => {
+            ApiError::Unexpected(err.into())
+        }
     }
 }
 
@@ -75,7 +77,7 @@ async fn history(
     if call.sequence == 0 || !may_audit(&state, &who, &call.aggregate).await? {
         return Err(call_not_found());
     }
-    let history = audit::call_history(&state.pool, &sid)
+    let history = audit::call_history(&state.pool, state.stores.privacy.as_ref(), &sid)
         .await
         .map_err(audit_error)?
         .ok_or_else(call_not_found)?;

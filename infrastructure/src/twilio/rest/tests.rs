@@ -871,3 +871,93 @@ async fn it_should_not_repeat_the_auth_token_or_the_account_in_an_error_message(
     assert!(!message.contains(ACCOUNT), "{message}");
     assert!(message.contains("cannot buy this number"), "{message}");
 }
+
+/// A message resource as Twilio answers a new one (201), with more fields than we read.
+fn message_json(body: &str) -> Value {
+    json!({
+        "sid": "SM00112233445566778899aabbccddeeff", "account_sid": ACCOUNT,
+        "from": "+14155550100", "to": "+14155550199", "body": body, "status": "queued",
+        "num_segments": "1", "direction": "outbound-api", "price": null, "error_code": null,
+        "uri": format!("{}.json", account_path("Messages/SM00112233445566778899aabbccddeeff"))
+    })
+}
+
+#[tokio::test]
+async fn it_should_send_a_text_message_form_encoded() {
+    let server = MockServer::start().await;
+    let body = "New message from Ann: call back about the leak & the bill";
+    Mock::given(method("POST"))
+        .and(path(account_path("Messages.json")))
+        .and(basic_auth(ACCOUNT, TOKEN))
+        .and(form_is(&[
+            ("To", "+14155550199"),
+            ("From", "+14155550100"),
+            ("Body", body),
+        ]))
+        .respond_with(ResponseTemplate::new(201).set_body_json(message_json(body)))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let to = E164::parse("+14155550199").unwrap();
+    let sid = client(&server)
+        .send_sms("+14155550100", &to, body)
+        .await
+        .unwrap();
+
+    assert_eq!(sid, "SM00112233445566778899aabbccddeeff");
+}
+
+#[tokio::test]
+async fn it_should_report_twilios_refusal_of_a_text_message_with_its_code() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(account_path("Messages.json")))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "code": 21211, "message": "The 'To' number +1415555019 is not a valid phone number.",
+            "more_info": "https://www.twilio.com/docs/errors/21211", "status": 400
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let to = E164::parse("+14155550199").unwrap();
+    let err = client(&server)
+        .send_sms("+14155550100", &to, "hello")
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(
+            err,
+            TwilioError::Api {
+                status: 400,
+                code: Some(21211),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn it_should_not_send_a_text_message_twice_when_twilio_fails_with_a_server_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(account_path("Messages.json")))
+        .respond_with(ResponseTemplate::new(503))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let to = E164::parse("+14155550199").unwrap();
+    let err = client(&server)
+        .send_sms("+14155550100", &to, "hello")
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(err, TwilioError::Api { status: 503, .. }),
+        "{err:?}"
+    );
+}

@@ -6,6 +6,7 @@ mod agent;
 mod availability;
 mod create;
 mod hours;
+mod notifications;
 mod tenancy;
 
 use support::pages::PageClient;

@@ -11,7 +11,8 @@
 
 use std::collections::HashSet;
 
-use infrastructure::event_store::Position;
+use infrastructure::event_store::{Position, RecordedEvent};
+use infrastructure::privacy::PersonalData;
 use projections::businesses::BusinessesProjection;
 use projections::calls::{CallsProjection, TakenMessage};
 use projections::runtime::Projection;
@@ -23,7 +24,7 @@ pub(super) const BATCH: i64 = 500;
 
 const CHANGES: &str = "\
 SELECT transaction_id::text::bigint AS transaction_id, global_position, aggregate_id, sequence, \
-       CASE WHEN event_type = 'MessageTaken' THEN payload -> 'MessageTaken' END AS message \
+       CASE WHEN event_type = 'MessageTaken' THEN payload END AS message \
   FROM events \
  WHERE (transaction_id, global_position) > ($1::bigint::text::xid8, $2) \
    AND (transaction_id, global_position) <= ($3::bigint::text::xid8, $4) \
@@ -87,6 +88,7 @@ pub(super) struct Batch {
 /// The `Call` events after `after` up to `upto` (at most [`BATCH`]).
 pub(super) async fn between(
     pool: &PgPool,
+    privacy: Option<&PersonalData>,
     after: Position,
     upto: Position,
 ) -> Result<Batch, sqlx::Error> {
@@ -116,7 +118,9 @@ pub(super) async fn between(
             batch.new.insert(call_sid.clone());
         }
         let message: Option<serde_json::Value> = row.try_get("message")?;
-        if let Some(message) = message {
+        if let Some(payload) = message {
+            let message =
+                opened_message(privacy, &call_sid, sequence, batch.reached, payload).await;
             match serde_json::from_value::<TakenMessage>(message) {
                 Ok(taken) => batch.messages.push(Message {
                     call_sid: call_sid.clone(),
@@ -136,4 +140,36 @@ pub(super) async fn between(
         batch.reached = upto;
     }
     Ok(batch)
+}
+
+/// A `MessageTaken` payload with its personal fields opened (the caller's name and words are
+/// sealed in the event store; erased ones read `[erased]`); its fields, untagged.
+async fn opened_message(
+    privacy: Option<&PersonalData>,
+    call_sid: &str,
+    sequence: i64,
+    position: Position,
+    payload: serde_json::Value,
+) -> serde_json::Value {
+    let mut event = [RecordedEvent {
+        position,
+        aggregate_type: "Call".to_owned(),
+        aggregate_id: call_sid.to_owned(),
+        sequence,
+        event_type: "MessageTaken".to_owned(),
+        event_version: "1.0".to_owned(),
+        payload,
+        metadata: serde_json::Value::Object(serde_json::Map::new()),
+    }];
+    if let Some(privacy) = privacy {
+        if let Err(err) = privacy.open(&mut event).await {
+            tracing::warn!(%call_sid, sequence, error = %err, "a message taken could not be opened");
+        }
+    }
+    let [event] = event;
+    event
+        .payload
+        .get("MessageTaken")
+        .cloned()
+        .unwrap_or(serde_json::Value::Null)
 }

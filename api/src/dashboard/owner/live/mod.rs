@@ -26,6 +26,7 @@ use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use infrastructure::event_store::Position;
+use infrastructure::privacy::PersonalData;
 use projections::calls::calls_by_sid;
 use prometheus::IntGauge;
 use sqlx::PgPool;
@@ -87,6 +88,8 @@ enum Looked {
 /// One viewer's stream.
 struct Feed {
     pool: PgPool,
+    /// Opens the messages' personal fields (sealed in the event store).
+    privacy: Option<PersonalData>,
     who: Authenticated,
     filters: Filters,
     appended: watch::Receiver<u64>,
@@ -153,7 +156,7 @@ impl Feed {
         if head <= self.seen {
             return Ok(Looked::Nothing);
         }
-        let batch = changes::between(&self.pool, self.seen, head).await?;
+        let batch = changes::between(&self.pool, self.privacy.as_ref(), self.seen, head).await?;
         if !batch.call_sids.is_empty() {
             let visible = Visible::load(&self.pool, &self.who).await?;
             let calls =
@@ -214,6 +217,7 @@ async fn live(
     let now = Instant::now();
     let feed = Feed {
         pool,
+        privacy: state.stores.privacy.clone(),
         who: viewer.who,
         filters,
         appended: state.stores.appended.subscribe(),
