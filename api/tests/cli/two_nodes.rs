@@ -1,5 +1,6 @@
 //! Two `callassist serve` processes on one database: with `REDIS_URL` they share the login
-//! limits, without it each counts alone. Needs Redis at `REDIS_URL` (default
+//! limits, without it each counts alone; sessions (refresh tokens in PostgreSQL) are shared
+//! either way. Needs Redis at `REDIS_URL` (default
 //! `redis://127.0.0.1:6379`; ./scripts/test provides it).
 
 use std::io::{Read, Write};
@@ -116,4 +117,72 @@ fn it_should_let_each_node_count_alone_without_redis() {
         statuses, [401; 6],
         "three failures on each node: neither reached its five"
     );
+}
+
+/// `POST path` with a JSON body on `node`: (status, body).
+fn post_json(
+    runtime: &tokio::runtime::Runtime,
+    node: &Node,
+    path: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    runtime.block_on(async {
+        let response = reqwest::Client::new()
+            .post(format!("{}{path}", node.0.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or_default())
+    })
+}
+
+#[test]
+fn it_should_share_sessions_between_nodes_a_logout_on_one_ends_them_on_the_other() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (a, b) = two_nodes(None);
+    let email = format!("{}@example.com", uuid::Uuid::new_v4().simple());
+    let account = serde_json::json!({
+        "email": email, "password": "correct horse battery staple",
+        "first_name": "Ann", "last_name": "Baker"
+    });
+    assert_eq!(
+        post_json(&runtime, &a, "/api/v1/auth/register", account).0,
+        201
+    );
+    let login = serde_json::json!({"email": email, "password": "correct horse battery staple"});
+    let (status, pair) = post_json(&runtime, &a, "/api/v1/auth/login", login);
+    assert_eq!(status, 200, "{pair}");
+    let refresh = pair["refresh_token"].clone();
+
+    // A browser's two requests renew at the same moment, one on each node: both get a session.
+    let on_a = post_json(
+        &runtime,
+        &a,
+        "/api/v1/auth/refresh",
+        serde_json::json!({"refresh_token": refresh}),
+    );
+    let on_b = post_json(
+        &runtime,
+        &b,
+        "/api/v1/auth/refresh",
+        serde_json::json!({"refresh_token": refresh}),
+    );
+    assert_eq!((on_a.0, on_b.0), (200, 200), "{} {}", on_a.1, on_b.1);
+
+    // Logging out on A ends the session everywhere: B refuses its token too.
+    let logout = serde_json::json!({"refresh_token": on_a.1["refresh_token"]});
+    assert_eq!(
+        post_json(&runtime, &a, "/api/v1/auth/logout", logout).0,
+        204
+    );
+    let (status, problem) = post_json(
+        &runtime,
+        &b,
+        "/api/v1/auth/refresh",
+        serde_json::json!({"refresh_token": on_b.1["refresh_token"]}),
+    );
+    assert_eq!(status, 401, "{problem}");
+    assert_eq!(problem["code"], "invalid_refresh_token");
 }
