@@ -260,7 +260,7 @@ pub async fn inventory(
         // `wrapped_key` is `<encryption key id>:<base64>`.
         let counts: Vec<(String, i64)> = sqlx::query_as(
             "SELECT split_part(wrapped_key, ':', 1), count(*) FROM personal_data_keys \
-             GROUP BY 1 ORDER BY 1",
+             WHERE wrapped_key IS NOT NULL GROUP BY 1 ORDER BY 1",
         )
         .fetch_all(pool)
         .await?;

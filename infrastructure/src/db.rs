@@ -32,6 +32,8 @@ pub enum DbError {
 
 /// How many connections one process keeps open at most.
 const MAX_CONNECTIONS: u32 = 20;
+/// How long a session may sit idle inside a transaction before PostgreSQL ends it.
+const IDLE_IN_TRANSACTION_TIMEOUT: &str = "10s";
 
 fn describe(options: &PgConnectOptions) -> String {
     format!(
@@ -63,6 +65,14 @@ pub async fn create_if_missing(url: &str) -> Result<(), DbError> {
 /// Opens a pool on `url`, failing fast (5 s) when the server does not answer.
 pub async fn connect(url: &str) -> Result<PgPool, DbError> {
     let options: PgConnectOptions = url.parse().map_err(DbError::BadUrl)?;
+    // A transaction left open by a task cancelled mid-way (its connection back in the pool)
+    // would hold the aggregate it locked and, worse, hold back the oldest running transaction
+    // that every reader of the global stream waits behind: the server ends such a session.
+    // Ours are never idle inside a transaction for more than milliseconds.
+    let options = options.options([(
+        "idle_in_transaction_session_timeout",
+        IDLE_IN_TRANSACTION_TIMEOUT,
+    )]);
     let target = describe(&options);
     PgPoolOptions::new()
         .max_connections(MAX_CONNECTIONS)

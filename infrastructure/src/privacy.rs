@@ -1,11 +1,12 @@
-//! Personal data on an immutable event store: sealed with a key per business, caller and day,
-//! erased by deleting the key.
+//! Personal data on an immutable event store: sealed with a key of the call's own (owned by its
+//! business and caller, dated by its day), erased by destroying the key.
 //!
 //! The domain's events keep plain strings; this module works at the event store's boundary.
 //! When a `Call`'s events are appended, their personal fields (the caller's number, what was
 //! said, messages, recording URLs, the summary; see [`fields`]) and the metadata's Twilio
-//! parameters are sealed with the call's data key, chosen once at `CallReceived` and kept in a
-//! small cache so that the voice bridge's transcript lines cost no query. Everything that reads
+//! parameters are sealed with the call's data key, made at `CallReceived` (and stored by the
+//! statement that appends it, see [`NewKey`]) and kept in a small cache so that the voice
+//! bridge's transcript lines cost no query. Everything that reads
 //! events opens them through [`PersonalData::open`], which fetches the keys of a whole batch in
 //! one query. A key that is gone (erased on request, or by retention) opens as `[erased]`, so
 //! the events still replay; a value stored before encryption passes through as it is.
@@ -38,7 +39,7 @@ pub use keys::{caller_digest, KeysAndCalls};
 pub use stored::StoredEvent;
 
 use cipher::{DataKey, KeyWrapper};
-use keys::{KeyOwner, Linked};
+use keys::Linked;
 
 /// The aggregate whose events carry personal data.
 const CALL: &str = "Call";
@@ -77,6 +78,34 @@ enum CallKey {
     Erased,
     /// Recorded before encryption: stored plain, as the rest of the call.
     Legacy,
+}
+
+/// The data key of a call being received, to be stored with its first events (the event
+/// store's append inserts it into `personal_data_keys`).
+#[derive(Clone)]
+pub struct NewKey {
+    /// The call.
+    pub call_sid: String,
+    /// Its id, the call's sid (named in every value it seals).
+    pub key_id: String,
+    /// The business the call rang (nil for none).
+    pub business: Uuid,
+    /// The caller, as [`caller_digest`] names them.
+    pub caller_digest: String,
+    /// The UTC day of the call (retention erases by it).
+    pub day: chrono::NaiveDate,
+    /// The key wrapped with `ENCRYPTION_KEY`.
+    pub wrapped: String,
+    key: Arc<DataKey>,
+}
+
+impl std::fmt::Debug for NewKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewKey")
+            .field("call_sid", &self.call_sid)
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Seals and opens personal data, and erases it; cheap to clone (one per node).
@@ -179,17 +208,22 @@ impl PersonalData {
     /// `(sequence, event_type, payload)` each, and their shared `metadata`. Only `Call`s carry
     /// personal data; other aggregates' events are left alone.
     ///
+    /// A call being received gets a fresh data key, returned as a [`NewKey`]: the caller stores
+    /// it in the same statement as the events (so a key exists exactly when its events do, at no
+    /// extra round trip or commit on the webhook's path) and then hands it to
+    /// [`PersonalData::adopt`]. Later events of the call use its stored key.
+    ///
     /// # Errors
-    /// [`PrivacyError::Database`] when the call's key cannot be chosen or read.
+    /// [`PrivacyError::Database`] when the call's key cannot be read.
     pub async fn seal(
         &self,
         aggregate_type: &str,
         aggregate_id: &str,
         events: &mut [(i64, String, Value)],
         metadata: &mut Value,
-    ) -> Result<(), PrivacyError> {
+    ) -> Result<Option<NewKey>, PrivacyError> {
         if aggregate_type != CALL {
-            return Ok(());
+            return Ok(None);
         }
         let first = events.first().map_or(0, |(sequence, _, _)| *sequence);
         let sealed = |source| PrivacyError::Sealed {
@@ -201,9 +235,12 @@ impl PersonalData {
             .iter()
             .find(|(_, event_type, _)| event_type == "CallReceived")
             .map(|(_, _, payload)| payload);
-        let key = match received {
-            Some(payload) => self.choose_key(aggregate_id, payload, metadata).await?,
-            None => self.key_of_call(aggregate_id).await?,
+        let (key, new) = match received {
+            Some(payload) => {
+                let new = self.new_key(aggregate_id, payload, metadata)?;
+                (CallKey::Sealed(new.key.clone()), Some(new))
+            }
+            None => (self.key_of_call(aggregate_id).await?, None),
         };
         match key {
             CallKey::Legacy => {}
@@ -220,19 +257,22 @@ impl PersonalData {
                 fields::seal_metadata(&key, aggregate_id, metadata).map_err(sealed)?;
             }
         }
-        Ok(())
+        Ok(new)
     }
 
-    /// The key of a call being received: its business', caller's and day's.
-    async fn choose_key(
+    /// Remembers the key of a call whose events (and the key with them) were stored.
+    pub fn adopt(&self, new: &NewKey) {
+        self.remember(&new.call_sid, CallKey::Sealed(new.key.clone()));
+    }
+
+    /// A fresh data key for a call being received, owned by its business and caller and dated
+    /// by the day it came in.
+    fn new_key(
         &self,
         call_sid: &str,
         received: &Value,
         metadata: &Value,
-    ) -> Result<CallKey, PrivacyError> {
-        if let Some(key @ CallKey::Sealed(_)) = self.cached(call_sid) {
-            return Ok(key);
-        }
+    ) -> Result<NewKey, PrivacyError> {
         let business = received
             .get("CallReceived")
             .and_then(|inner| inner.get("business_id"))
@@ -245,33 +285,27 @@ impl PersonalData {
             .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
             .map_or_else(Utc::now, |at| at.with_timezone(&Utc))
             .date_naive();
-        let owner = KeyOwner {
-            business,
-            caller_digest: caller_digest(business, &fields::caller_of(received)),
-            day,
-        };
         let bytes: [u8; 32] = rand::random();
-        let new_id = Uuid::new_v4().simple().to_string();
+        // The key is the call's own: its id is the call's sid.
+        let key_id = call_sid.to_owned();
         let wrapped =
             self.inner
                 .wrapper
-                .wrap(&new_id, &bytes)
+                .wrap(&key_id, &bytes)
                 .map_err(|source| PrivacyError::Sealed {
                     aggregate_id: call_sid.to_owned(),
                     sequence: 1,
                     source,
                 })?;
-        for _ in 0..2 {
-            keys::choose_key(&self.inner.pool, call_sid, &owner, &new_id, &wrapped).await?;
-            match self.fetch_key_of_call(call_sid).await? {
-                // Another node created the key of (business, caller, day) in the same instant
-                // and this statement could not see it yet: once more sees it.
-                CallKey::Legacy => continue,
-                key => return Ok(key),
-            }
-        }
-        // The key was created and deleted at once: the caller is being erased.
-        Ok(CallKey::Erased)
+        Ok(NewKey {
+            call_sid: call_sid.to_owned(),
+            business,
+            caller_digest: caller_digest(business, &fields::caller_of(received)),
+            day,
+            wrapped,
+            key: Arc::new(DataKey::new(key_id.clone(), &bytes)),
+            key_id,
+        })
     }
 
     /// The key of a call already received (cached, else from the key table).

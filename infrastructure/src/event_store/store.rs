@@ -48,7 +48,11 @@ const MAX_BACKOFF: Duration = Duration::from_millis(20);
 
 /// Appends the events of one command. The aggregate's advisory lock, taken for the statement,
 /// makes an append wait while a contended writer holds the aggregate (see [`LOCK_AGGREGATE`]).
-const APPEND: &str = "WITH guard AS (SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))) \
+/// Appends events; a call being received also gets its data key stored (`$8`–`$12`, all null
+/// otherwise), in the same statement, so the key exists exactly when the events it sealed do.
+const APPEND: &str = "WITH guard AS (SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))), \
+     data_key AS (INSERT INTO personal_data_keys (key_id, business_id, caller_digest, day, wrapped_key) \
+                  SELECT $8::text, $9::uuid, $10::text, $11::date, $12::text FROM guard WHERE $8::text IS NOT NULL) \
      INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
      SELECT $1, $2, e.sequence, e.event_type, e.event_version, e.payload, $7 \
        FROM guard, UNNEST($3::bigint[], $4::text[], $5::text[], $6::jsonb[]) AS e(sequence, event_type, event_version, payload)";
@@ -407,6 +411,7 @@ where
         }
         let mut metadata =
             serde_json::to_value(metadata).map_err(|err| unexpected(Box::new(err)))?;
+        let mut new_key = None;
         if let Some(privacy) = &self.privacy {
             let mut sealing: Vec<(i64, String, serde_json::Value)> = sequences
                 .iter()
@@ -414,7 +419,7 @@ where
                 .zip(payloads.drain(..))
                 .map(|((sequence, event_type), payload)| (*sequence, event_type.clone(), payload))
                 .collect();
-            privacy
+            new_key = privacy
                 .seal(A::TYPE, id, &mut sealing, &mut metadata)
                 .await
                 .map_err(|err| match err {
@@ -434,8 +439,15 @@ where
                 .bind(&versions)
                 .bind(&payloads)
                 .bind(&metadata)
+                .bind(new_key.as_ref().map(|key| key.key_id.as_str()))
+                .bind(new_key.as_ref().map(|key| key.business))
+                .bind(new_key.as_ref().map(|key| key.caller_digest.as_str()))
+                .bind(new_key.as_ref().map(|key| key.day))
+                .bind(new_key.as_ref().map(|key| key.wrapped.as_str()))
         };
         match locked {
+            // The caller's transaction commits later, or not: its new key is not remembered
+            // (the call's next event reads it from the key table).
             Some(connection) => {
                 statement()
                     .execute(connection)
@@ -448,6 +460,9 @@ where
                 self.on_a_live_connection(|| statement().execute(&self.pool))
                     .await
                     .map_err(append_error)?;
+                if let (Some(privacy), Some(new_key)) = (&self.privacy, &new_key) {
+                    privacy.adopt(new_key);
+                }
             }
         }
         Ok(envelopes)

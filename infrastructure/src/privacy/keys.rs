@@ -1,59 +1,32 @@
-//! The key table (`personal_data_keys`, `call_data_keys`; migration
-//! `20261125000015_privacy.sql`): choosing a call's data key, fetching the keys a batch of
-//! events names, and deleting keys, which is the erasure.
+//! The key table (`personal_data_keys`; migration `20261125000015_privacy.sql`): a call's data
+//! key, the keys a batch of events names, a caller's or a day's keys, and destroying keys, which
+//! is the erasure.
 
 use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
-/// The key a call's events are sealed with.
-const KEY_OF_CALL: &str = "\
-SELECT c.key_id AS linked, k.key_id, k.wrapped_key \
-  FROM call_data_keys c LEFT JOIN personal_data_keys k ON k.key_id = c.key_id \
- WHERE c.call_sid = $1";
+/// The key a call's events are sealed with (its id is the call's sid).
+const KEY_OF_CALL: &str = "SELECT key_id, wrapped_key FROM personal_data_keys WHERE key_id = $1";
 
-/// A new data key for (business, caller, day) unless one exists, and the call's link to the
-/// key of (business, caller, day). Both idempotent.
-const CHOOSE_KEY: &str = "\
-WITH fresh AS ( \
-  INSERT INTO personal_data_keys (key_id, business_id, caller_digest, day, wrapped_key) \
-  VALUES ($1, $2, $3, $4, $5) \
-  ON CONFLICT (business_id, caller_digest, day) DO NOTHING \
-  RETURNING key_id \
-), chosen AS ( \
-  SELECT key_id FROM fresh \
-  UNION ALL \
-  SELECT key_id FROM personal_data_keys WHERE business_id = $2 AND caller_digest = $3 AND day = $4 \
-  LIMIT 1 \
-) \
-INSERT INTO call_data_keys (call_sid, key_id) SELECT $6, key_id FROM chosen \
-ON CONFLICT (call_sid) DO NOTHING";
-
-const KEYS_BY_ID: &str =
-    "SELECT key_id, wrapped_key FROM personal_data_keys WHERE key_id = ANY($1)";
+const KEYS_BY_ID: &str = "SELECT key_id, wrapped_key FROM personal_data_keys \
+     WHERE key_id = ANY($1) AND wrapped_key IS NOT NULL";
 
 /// The calls sealed with the keys of one caller of one business.
 const CALLS_OF_CALLER: &str = "\
-SELECT k.key_id, c.call_sid FROM personal_data_keys k \
-  LEFT JOIN call_data_keys c ON c.key_id = k.key_id \
- WHERE k.business_id = $1 AND k.caller_digest = $2";
+SELECT key_id, key_id AS call_sid FROM personal_data_keys \
+ WHERE business_id = $1 AND caller_digest = $2 AND wrapped_key IS NOT NULL";
 
 /// The calls sealed with a business' keys of days before a cutoff.
 const CALLS_BEFORE: &str = "\
-SELECT k.key_id, c.call_sid FROM personal_data_keys k \
-  LEFT JOIN call_data_keys c ON c.key_id = k.key_id \
- WHERE k.business_id = $1 AND k.day < $2";
+SELECT key_id, key_id AS call_sid FROM personal_data_keys \
+ WHERE business_id = $1 AND day < $2 AND wrapped_key IS NOT NULL";
 
-const DELETE_KEYS: &str = "DELETE FROM personal_data_keys WHERE key_id = ANY($1)";
-
-/// Who a key belongs to: the business (nil for none), the caller and the UTC day of the call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct KeyOwner {
-    pub(super) business: Uuid,
-    pub(super) caller_digest: String,
-    pub(super) day: NaiveDate,
-}
+/// Destroys keys: the row stays, saying the call's key was erased.
+const DELETE_KEYS: &str = "\
+UPDATE personal_data_keys SET wrapped_key = NULL, caller_digest = NULL \
+ WHERE key_id = ANY($1) AND wrapped_key IS NOT NULL";
 
 /// SHA-256 of the business id and the caller, hex: the key table's name for a caller.
 pub fn caller_digest(business: Uuid, caller: &str) -> String {
@@ -64,7 +37,7 @@ pub fn caller_digest(business: Uuid, caller: &str) -> String {
     hex::encode(digest)
 }
 
-/// What `call_data_keys` says of a call.
+/// What the key table says of a call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Linked {
     /// No row: recorded before encryption (or not yet received).
@@ -83,33 +56,12 @@ pub(super) async fn key_of_call(pool: &PgPool, call_sid: &str) -> Result<Linked,
     let Some(row) = row else {
         return Ok(Linked::None);
     };
-    let key_id: Option<String> = row.try_get("key_id")?;
+    let key_id: String = row.try_get("key_id")?;
     let wrapped: Option<String> = row.try_get("wrapped_key")?;
-    Ok(match (key_id, wrapped) {
-        (Some(id), Some(wrapped)) => Linked::Key(id, wrapped),
-        _ => Linked::Erased,
+    Ok(match wrapped {
+        Some(wrapped) => Linked::Key(key_id, wrapped),
+        None => Linked::Erased,
     })
-}
-
-/// Links `call_sid` to the key of `owner`, creating it as (`new_id`, `new_wrapped`) when the
-/// owner has none yet.
-pub(super) async fn choose_key(
-    pool: &PgPool,
-    call_sid: &str,
-    owner: &KeyOwner,
-    new_id: &str,
-    new_wrapped: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(CHOOSE_KEY)
-        .bind(new_id)
-        .bind(owner.business)
-        .bind(&owner.caller_digest)
-        .bind(owner.day)
-        .bind(new_wrapped)
-        .bind(call_sid)
-        .execute(pool)
-        .await?;
-    Ok(())
 }
 
 /// (key id, wrapped key) of every id in `ids` that still exists.
@@ -168,7 +120,7 @@ pub(super) async fn calls_before(
     Ok(keys_and_calls(rows))
 }
 
-/// Deletes the keys: what they sealed opens as `[erased]` from now on, everywhere.
+/// Destroys the keys: what they sealed opens as `[erased]` from now on, everywhere.
 pub(super) async fn delete_keys(pool: &PgPool, ids: &[String]) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query(DELETE_KEYS)
         .bind(ids)
@@ -223,7 +175,8 @@ pub(super) async fn wrapped_elsewhere(
     current_id: &str,
 ) -> Result<Vec<(String, String)>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT key_id, wrapped_key FROM personal_data_keys WHERE split_part(wrapped_key, ':', 1) <> $1",
+        "SELECT key_id, wrapped_key FROM personal_data_keys \
+         WHERE wrapped_key IS NOT NULL AND split_part(wrapped_key, ':', 1) <> $1",
     )
     .bind(current_id)
     .fetch_all(pool)

@@ -466,3 +466,30 @@ async fn it_should_carry_on_after_the_database_drops_every_connection() {
     assert!(outcome.is_ok(), "{:?}", outcome.err());
     assert_eq!(outcome.unwrap().sequence, 2);
 }
+
+#[tokio::test]
+async fn it_should_have_the_server_end_a_transaction_left_idle_by_a_cancelled_task() {
+    // A task cancelled inside a transaction can leave it open on a pooled connection; it would
+    // hold its locks and every reader of the global stream behind it. The pool's sessions are
+    // ended by the server after 10 s idle in a transaction.
+    let db = TestDatabase::fresh().await;
+    let pool = infrastructure::db::connect(&db.url).await.unwrap();
+    let mut leaked = pool.acquire().await.unwrap();
+    sqlx::query("BEGIN").execute(&mut *leaked).await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock(42)")
+        .execute(&mut *leaked)
+        .await
+        .unwrap();
+
+    tokio::time::sleep(std::time::Duration::from_secs(12)).await;
+
+    assert!(
+        sqlx::query("SELECT 1").execute(&mut *leaked).await.is_err(),
+        "the idle transaction's session is gone"
+    );
+    let free: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(42)")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert!(free, "its lock went with it");
+}
