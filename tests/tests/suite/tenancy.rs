@@ -13,8 +13,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 
-use domain::phone_number::{PhoneNumberCommand, ProvisionNumber};
-use domain::values::{BusinessId, Money, E164};
+use domain::values::BusinessId;
 use reqwest::Method;
 use serde_json::{json, Value};
 use support::{new_call_sid, TestApp, User, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, TEST_PASSWORD};
@@ -776,28 +775,7 @@ async fn register_business(app: &TestApp, owner: &User, name: &str) -> String {
 
 /// A number we hold, assigned to `business` (as `callassist` would from the command line).
 async fn assigned_number(app: &TestApp, business: &str) -> String {
-    let number = fresh_number();
-    let business = BusinessId(business.parse().unwrap());
-    let meta =
-        || domain::CommandMetadata::new("t", "test:seed", domain::Actor::Cli, chrono::Utc::now());
-    let stores = app.stores();
-    for command in [
-        PhoneNumberCommand::Provision(ProvisionNumber {
-            number: E164::parse(&number).unwrap(),
-            twilio_sid: format!("PN{}", uuid::Uuid::new_v4().simple()),
-            country: "US".into(),
-            area_code: Some("555".into()),
-            monthly_cost: Money::new("1.15".parse().unwrap(), "USD").unwrap(),
-        }),
-        PhoneNumberCommand::AssignToBusiness(business),
-    ] {
-        stores
-            .numbers
-            .execute(&number, command, &meta())
-            .await
-            .unwrap();
-    }
-    number
+    support::give_new_number(&app.stores(), BusinessId(business.parse().unwrap())).await
 }
 
 /// Twilio's first webhook of a call to `number`.
