@@ -16,7 +16,6 @@ pub mod login_limit;
 pub mod metrics;
 pub mod openapi;
 pub mod privacy_cmd;
-pub mod request_spans;
 pub mod routes;
 pub mod sign_in;
 pub mod simulate;

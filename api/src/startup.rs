@@ -4,9 +4,13 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_http::{HttpService, KeepAlive};
+use actix_service::{map_config, IntoServiceFactory, ServiceFactoryExt};
+use actix_web::body::MessageBody;
 use actix_web::dev::Server;
+use actix_web::dev::{AppConfig, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::{web, App, HttpMessage, HttpServer};
+use actix_web::{web, App, HttpMessage};
 use anyhow::Context;
 use infrastructure::config::{self, Settings};
 use infrastructure::db;
@@ -187,7 +191,9 @@ impl Application {
             )
             .with_metrics(voice_sessions.clone(), metrics.voice_fallbacks()),
         );
-        let server = HttpServer::new(move || {
+        let upgrade_voice = voice.clone().into_inner();
+        let upgrade_signers = signer.clone().into_inner();
+        let app = move || {
             App::new()
                 .wrap(crate::cors::middleware(&cors_origins))
                 .wrap_fn(|request, service| {
@@ -206,7 +212,7 @@ impl Application {
                     }
                 })
                 .wrap_fn(crate::metrics::track)
-                .wrap(TracingLogger::<crate::request_spans::RequestSpans>::new())
+                .wrap(TracingLogger::default())
                 .app_data(metrics.clone())
                 .app_data(login_limiter.clone())
                 .app_data(broker_probe.clone())
@@ -236,14 +242,8 @@ impl Application {
                 .configure(routes::webhooks)
                 .configure(crate::dashboard::configure)
                 .default_service(web::to(crate::api_error::no_route))
-        })
-        // Twilio's media streams get a small write every 20 ms: Nagle would hold one back until
-        // the previous one is acknowledged.
-        .tcp_nodelay(true)
-        .listen(listener)?
-        .disable_signals()
-        .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
-        .run();
+        };
+        let server = serve(listener, app, upgrade_voice, upgrade_signers)?;
         Ok(Self {
             port,
             url,
@@ -382,6 +382,63 @@ impl Application {
 
 /// How long requests in flight may take to finish after a stop signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// How long a client may take to send a request's head.
+const REQUEST_HEAD_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a closing connection may take to shut down.
+const DISCONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The HTTP server on `listener`: the application `app` on every worker, and Twilio's media
+/// stream beside it, taking its upgraded connection over from HTTP (`voice::upgrades`).
+///
+/// Assembled here rather than by actix-web's `HttpServer`, which has no way to hand a
+/// connection's socket over to an upgrade; the settings are `HttpServer`'s defaults, with
+/// `TCP_NODELAY` on.
+fn serve<F, T, B>(
+    listener: TcpListener,
+    app: F,
+    voice: Arc<VoiceBridge>,
+    signers: Arc<WebhookSigners>,
+) -> std::io::Result<Server>
+where
+    F: Fn() -> App<T> + Send + Clone + 'static,
+    T: ServiceFactory<
+            ServiceRequest,
+            Config = (),
+            Response = ServiceResponse<B>,
+            Error = actix_web::Error,
+            InitError = (),
+        > + 'static,
+    B: MessageBody + 'static,
+{
+    let address = listener.local_addr()?;
+    let builder = actix_server::Server::build();
+    let shutdown = builder.graceful_shutdown_signal();
+    Ok(builder
+        .listen("callassist", listener, move || {
+            let shutdown = shutdown.clone();
+            let application = app()
+                .into_factory()
+                .map_err(|err: actix_web::Error| err.error_response());
+            HttpService::build()
+                .graceful_shutdown_signal(move || {
+                    let shutdown = shutdown.clone();
+                    async move { shutdown.notified().await }
+                })
+                .keep_alive(KeepAlive::default())
+                .client_request_timeout(REQUEST_HEAD_TIMEOUT)
+                .client_disconnect_timeout(DISCONNECT_TIMEOUT)
+                // Twilio's media streams get a small write every 20 ms: Nagle would hold one back
+                // until the previous one is acknowledged.
+                .tcp_nodelay(true)
+                .local_addr(address)
+                .upgrade(crate::voice::upgrades(voice.clone(), signers.clone()))
+                .finish(map_config(application, |()| AppConfig::default()))
+                .tcp()
+        })?
+        .disable_signals()
+        .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
+        .run())
+}
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM, naming which.
 pub(crate) async fn shutdown_signal() -> &'static str {

@@ -8,6 +8,12 @@
 /// Appends `value` to `out` as a JSON string literal (quotes included).
 pub(crate) fn push_string(out: &mut String, value: &str) {
     out.push('"');
+    if !needs_escape(value) {
+        // Audio (base64) always takes this way: one copy.
+        out.push_str(value);
+        out.push('"');
+        return;
+    }
     let mut clean_from = 0;
     for (at, byte) in value.bytes().enumerate() {
         let escape = match byte {
@@ -29,6 +35,15 @@ pub(crate) fn push_string(out: &mut String, value: &str) {
     }
     out.push_str(&value[clean_from..]);
     out.push('"');
+}
+
+/// Whether any byte of `value` must be escaped. It reads every byte, without stopping at the
+/// first hit, so the compiler checks many bytes at once: a 20 ms frame of base64 audio is
+/// checked in a few dozen instructions instead of one loop turn per byte.
+fn needs_escape(value: &str) -> bool {
+    value.bytes().fold(false, |found, byte| {
+        found | (byte == b'"') | (byte == b'\\') | (byte < 0x20)
+    })
 }
 
 /// How many bytes [`push_string`] writes for a value without escapes, plus room for a few.

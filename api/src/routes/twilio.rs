@@ -22,7 +22,7 @@ pub(super) fn configure(config: &mut web::ServiceConfig) {
     );
     // The voice bridge's WebSocket; it checks Twilio's signature itself, before the upgrade.
     config.route(
-        "/twilio/media-stream",
+        crate::voice::MEDIA_STREAM_PATH,
         web::get().to(crate::voice::media_stream),
     );
 }

@@ -36,7 +36,7 @@ impl PublicUrls {
 
     /// The Media Streams WebSocket URL (`wss://` for an https base).
     pub fn media_stream(&self) -> String {
-        let url = self.public("/twilio/media-stream");
+        let url = self.public(crate::voice::MEDIA_STREAM_PATH);
         match url.split_once("://") {
             Some(("https", rest)) => format!("wss://{rest}"),
             Some((_, rest)) => format!("ws://{rest}"),

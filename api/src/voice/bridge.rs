@@ -74,6 +74,9 @@ struct State {
 
 type Step = Result<(), Ending>;
 
+/// A text frame as a socket hands it over: tungstenite's shared UTF-8 bytes, read without a copy.
+pub type Frame = tokio_tungstenite::tungstenite::Utf8Bytes;
+
 /// One call's bridge; see the module documentation.
 pub struct Bridge<TI, TO, OI, OO> {
     io: Sides<TI, TO, OI, OO>,
@@ -87,11 +90,11 @@ pub struct Bridge<TI, TO, OI, OO> {
 
 impl<TI, TE, TO, OI, OE, OO> Bridge<TI, TO, OI, OO>
 where
-    TI: Stream<Item = Result<String, TE>> + Unpin,
+    TI: Stream<Item = Result<Frame, TE>> + Unpin,
     TE: Display,
     TO: Sink<String> + Unpin,
     TO::Error: Display,
-    OI: Stream<Item = Result<String, OE>> + Unpin,
+    OI: Stream<Item = Result<Frame, OE>> + Unpin,
     OE: Display,
     OO: Sink<String> + Unpin,
     OO::Error: Display,
@@ -207,7 +210,7 @@ where
         Ok(())
     }
 
-    async fn on_twilio(&mut self, frame: Option<Result<String, TE>>) -> Step {
+    async fn on_twilio(&mut self, frame: Option<Result<Frame, TE>>) -> Step {
         let text = match frame {
             None => return Err(Ending::CallerLeft("twilio stream closed".to_owned())),
             Some(Err(err)) => {
@@ -272,15 +275,16 @@ where
             return Ok(());
         }
         let bytes = super::playback::decoded_len(delta);
-        let offset_ms = self.elapsed_ms();
-        self.state
-            .agent_items
-            .entry(item_id.to_owned())
-            .or_insert(AgentItem {
-                offset_ms,
-                bytes: 0,
-            })
-            .bytes += bytes;
+        // Looked up before inserting: `entry` would take an owned key for every delta.
+        match self.state.agent_items.get_mut(item_id) {
+            Some(item) => item.bytes += bytes,
+            None => {
+                let offset_ms = self.elapsed_ms();
+                self.state
+                    .agent_items
+                    .insert(item_id.to_owned(), AgentItem { offset_ms, bytes });
+            }
+        }
         let mark = self.state.playback.agent_audio(item_id, bytes);
         let audio = media::media(&self.plan.stream_sid, delta);
         let Some(mark) = mark else {

@@ -36,10 +36,10 @@ use url::Url;
 
 pub use bridge::Limits;
 pub use sessions::VoiceSessions;
-pub use socket::media_stream;
+pub use socket::{media_stream, upgrades, MEDIA_STREAM_PATH};
 
 use crate::twilio::PublicUrls;
-use socket::openai_socket;
+use socket::text_frames;
 
 /// How long OpenAI may take to confirm the session before the call goes to voicemail.
 pub const GREETING_TIMEOUT: Duration = Duration::from_secs(5);

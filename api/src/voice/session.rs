@@ -14,6 +14,7 @@ use futures::{Sink, SinkExt, Stream, StreamExt};
 use infrastructure::twilio::media::{self, StreamEvent, StreamStart};
 use tracing::{Instrument, Span};
 
+use super::bridge::Frame;
 use super::recorder::{self, Journal, StoredCall};
 use super::VoiceBridge;
 use outcome::{converse, to_voicemail};
@@ -31,7 +32,7 @@ pub(super) async fn serve<TI, TE, TO>(
     mut twilio_in: TI,
     mut twilio_out: TO,
 ) where
-    TI: Stream<Item = Result<String, TE>> + Unpin,
+    TI: Stream<Item = Result<Frame, TE>> + Unpin,
     TE: Display,
     TO: Sink<String> + Unpin,
     TO::Error: Display,
@@ -49,20 +50,23 @@ pub(super) async fn serve<TI, TE, TO>(
 /// Reads until Twilio's `start` (skipping `connected` and anything unreadable).
 async fn wait_for_start<TI, TE>(twilio_in: &mut TI, timeout: Duration) -> Option<StreamStart>
 where
-    TI: Stream<Item = Result<String, TE>> + Unpin,
+    TI: Stream<Item = Result<Frame, TE>> + Unpin,
     TE: Display,
 {
     let read = async {
         while let Some(frame) = twilio_in.next().await {
-            match frame.map(|text| media::parse(&text)) {
-                Ok(Ok(StreamEvent::Start(start))) => return Some(start),
-                Ok(Ok(_)) => {}
-                Ok(Err(err)) => {
-                    tracing::warn!(error = %err, "skipping an unreadable media stream message")
-                }
+            let text = match frame {
+                Ok(text) => text,
                 Err(err) => {
                     tracing::info!(error = %err, "the media stream failed before it started");
                     return None;
+                }
+            };
+            match media::parse(&text) {
+                Ok(StreamEvent::Start(start)) => return Some(start),
+                Ok(_) => {}
+                Err(err) => {
+                    tracing::warn!(error = %err, "skipping an unreadable media stream message")
                 }
             }
         }
@@ -86,7 +90,7 @@ async fn run_call<TI, TE, TO>(
     twilio_in: TI,
     mut twilio_out: TO,
 ) where
-    TI: Stream<Item = Result<String, TE>> + Unpin,
+    TI: Stream<Item = Result<Frame, TE>> + Unpin,
     TE: Display,
     TO: Sink<String> + Unpin,
     TO::Error: Display,

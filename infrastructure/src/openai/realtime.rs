@@ -10,6 +10,7 @@
 //! session goes on. async-openai's types are used where they match the wire exactly; where they
 //! do not, the module that deviates says why (`client.rs`, `server.rs`).
 
+use std::borrow::Cow;
 use tokio::net::TcpStream;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -95,9 +96,10 @@ pub enum ResponseStatus {
     InProgress,
 }
 
-/// A server event, reduced to what the voice bridge needs.
+/// A server event, reduced to what the voice bridge needs. Agent audio borrows from the text it
+/// was read from (fifty deltas a second per call: no copies on the hot path).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ServerEvent {
+pub enum ServerEvent<'a> {
     /// `session.created`.
     SessionCreated,
     /// `session.updated`: our `session.update` was applied.
@@ -119,13 +121,13 @@ pub enum ServerEvent {
     /// Agent audio (GA `response.output_audio.delta`, beta `response.audio.delta`).
     AudioDelta {
         /// The response it belongs to.
-        response_id: String,
+        response_id: Cow<'a, str>,
         /// The agent's item being spoken.
-        item_id: String,
+        item_id: Cow<'a, str>,
         /// The content part within the item.
         content_index: u32,
         /// Base64 μ-law, to be passed to Twilio untouched.
-        delta: String,
+        delta: Cow<'a, str>,
     },
     /// The agent's item has no more audio.
     AudioDone {

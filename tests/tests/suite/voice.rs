@@ -4,6 +4,7 @@
 
 mod call;
 mod failures;
+mod handshake;
 mod many;
 mod variants;
 

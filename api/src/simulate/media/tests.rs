@@ -137,10 +137,13 @@ fn it_should_send_what_the_server_reads_as_twilio_messages() {
     };
     let mut out = Outbound::new(SID);
 
-    let connected = parse(&Outbound::connected()).unwrap();
-    let start = parse(&serde_json::to_string(&out.start(&call)).unwrap()).unwrap();
-    let media = parse(&out.media(ms(40), &[SILENCE; FRAME_BYTES])).unwrap();
-    let stop = parse(&out.stop(&call)).unwrap();
+    let texts = [
+        Outbound::connected(),
+        serde_json::to_string(&out.start(&call)).unwrap(),
+        out.media(ms(40), &[SILENCE; FRAME_BYTES]),
+        out.stop(&call),
+    ];
+    let [connected, start, media, stop] = texts.each_ref().map(|text| parse(text).unwrap());
 
     assert!(matches!(connected, StreamEvent::Connected { .. }));
     let StreamEvent::Start(start) = start else {

@@ -10,7 +10,7 @@ use infrastructure::twilio::media;
 use serde_json::json;
 use tokio::time::Instant;
 
-use super::{Bridge, Closing, Ending, Step};
+use super::{Bridge, Closing, Ending, Frame, Step};
 use crate::voice::tools::{self, ToolCall, ToolError};
 
 /// Longest reason recorded with the session's end (the domain allows 200 characters).
@@ -45,16 +45,16 @@ pub(super) fn wrap_up_item(seconds: u64) -> String {
 
 impl<TI, TE, TO, OI, OE, OO> Bridge<TI, TO, OI, OO>
 where
-    TI: Stream<Item = Result<String, TE>> + Unpin,
+    TI: Stream<Item = Result<Frame, TE>> + Unpin,
     TE: Display,
     TO: Sink<String> + Unpin,
     TO::Error: Display,
-    OI: Stream<Item = Result<String, OE>> + Unpin,
+    OI: Stream<Item = Result<Frame, OE>> + Unpin,
     OE: Display,
     OO: Sink<String> + Unpin,
     OO::Error: Display,
 {
-    pub(super) async fn on_openai(&mut self, event: Option<Result<String, OE>>) -> Step {
+    pub(super) async fn on_openai(&mut self, event: Option<Result<Frame, OE>>) -> Step {
         let text = match event {
             None => return Err(Ending::voicemail("openai_closed", "openai socket closed")),
             Some(Err(err)) => {

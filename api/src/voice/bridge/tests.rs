@@ -36,9 +36,9 @@ fn plan() -> Plan {
 
 /// One call through the bridge, both sides played by the test.
 struct Call {
-    twilio: UnboundedSender<Result<String, String>>,
+    twilio: UnboundedSender<Result<Frame, String>>,
     to_twilio: UnboundedReceiver<String>,
-    openai: UnboundedSender<Result<String, String>>,
+    openai: UnboundedSender<Result<Frame, String>>,
     to_openai: UnboundedReceiver<String>,
     facts: tokio::sync::mpsc::UnboundedReceiver<Entry>,
     ended: JoinHandle<Ending>,
@@ -82,11 +82,15 @@ impl Call {
     }
 
     fn twilio_sends(&self, message: Value) {
-        self.twilio.unbounded_send(Ok(message.to_string())).unwrap();
+        self.twilio
+            .unbounded_send(Ok(message.to_string().into()))
+            .unwrap();
     }
 
     fn openai_sends(&self, event: Value) {
-        self.openai.unbounded_send(Ok(event.to_string())).unwrap();
+        self.openai
+            .unbounded_send(Ok(event.to_string().into()))
+            .unwrap();
     }
 
     fn caller_audio(&self, timestamp_ms: u64, payload: &str) {

@@ -7,16 +7,16 @@ use std::fmt::Display;
 use domain::call::{CallCommand, Speaker};
 use futures::{Sink, Stream};
 
-use super::Bridge;
+use super::{Bridge, Frame};
 use crate::voice::playback::heard_part;
 
 impl<TI, TE, TO, OI, OE, OO> Bridge<TI, TO, OI, OO>
 where
-    TI: Stream<Item = Result<String, TE>> + Unpin,
+    TI: Stream<Item = Result<Frame, TE>> + Unpin,
     TE: Display,
     TO: Sink<String> + Unpin,
     TO::Error: Display,
-    OI: Stream<Item = Result<String, OE>> + Unpin,
+    OI: Stream<Item = Result<Frame, OE>> + Unpin,
     OE: Display,
     OO: Sink<String> + Unpin,
     OO::Error: Display,

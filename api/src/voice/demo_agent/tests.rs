@@ -24,7 +24,7 @@ fn types(events: &[String]) -> Vec<String> {
         .collect()
 }
 
-fn parsed(events: &[String]) -> Vec<ServerEvent> {
+fn parsed(events: &[String]) -> Vec<ServerEvent<'_>> {
     events
         .iter()
         .map(|e| realtime::parse_server_event(e, Interface::Ga).unwrap())
@@ -61,7 +61,7 @@ fn audio_bytes(events: &[String]) -> usize {
         .into_iter()
         .map(|event| match event {
             ServerEvent::AudioDelta { delta, .. } => base64::engine::general_purpose::STANDARD
-                .decode(delta)
+                .decode(delta.as_bytes())
                 .unwrap()
                 .len(),
             _ => 0,
@@ -118,7 +118,7 @@ fn it_should_confirm_the_session_and_greet_with_a_soft_tone_naming_itself() {
     for event in parsed(&greeting) {
         if let ServerEvent::AudioDelta { delta, .. } = event {
             let bytes = base64::engine::general_purpose::STANDARD
-                .decode(delta)
+                .decode(delta.as_bytes())
                 .unwrap();
             assert_eq!(bytes.len(), FRAME_BYTES);
         }

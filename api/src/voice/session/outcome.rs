@@ -19,9 +19,11 @@ use tracing::{Instrument, Span};
 use super::close;
 use super::prepare::Prepared;
 use crate::call_flow::Answer;
-use crate::voice::bridge::{Bridge, Ending, Failure, Plan, Sides, SESSION_CANCELS_ON_SPEECH};
+use crate::voice::bridge::{
+    Bridge, Ending, Failure, Frame, Plan, Sides, SESSION_CANCELS_ON_SPEECH,
+};
 use crate::voice::recorder::{Entry, Journal};
-use crate::voice::{demo_agent, instructions, openai_socket, tools, VoiceBridge};
+use crate::voice::{demo_agent, instructions, text_frames, tools, VoiceBridge};
 
 /// Opens the session and runs the bridge until it ends, then carries out the ending. All but
 /// the relay loop runs in the call's `span` (see `run_call`).
@@ -39,7 +41,7 @@ pub(super) async fn converse<TI, TE, TO>(
     journal: &Journal,
     span: &Span,
 ) where
-    TI: Stream<Item = Result<String, TE>> + Unpin,
+    TI: Stream<Item = Result<Frame, TE>> + Unpin,
     TE: Display,
     TO: Sink<String> + Unpin,
     TO::Error: Display,
@@ -57,7 +59,7 @@ pub(super) async fn converse<TI, TE, TO>(
             return;
         }
     };
-    let (mut openai_out, openai_in) = openai_socket(socket);
+    let (mut openai_out, openai_in) = text_frames(socket);
     let configured = configure(&prepared, interface, &model, &mut openai_out, journal)
         .instrument(span.clone())
         .await;

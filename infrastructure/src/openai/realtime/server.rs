@@ -33,7 +33,10 @@ use super::{ErrorKind, Interface, RealtimeError, ResponseStatus, ServerEvent};
 /// # Errors
 /// [`RealtimeError::Malformed`] when `text` is not a JSON object with a string `type`, or an
 /// event the bridge acts on lacks a field it needs. Unknown types are [`ServerEvent::Other`].
-pub fn parse_server_event(text: &str, interface: Interface) -> Result<ServerEvent, RealtimeError> {
+pub fn parse_server_event(
+    text: &str,
+    interface: Interface,
+) -> Result<ServerEvent<'_>, RealtimeError> {
     let _ = interface;
     let wire: Wire<'_> = match serde_json::from_str(text) {
         Ok(wire) => wire,
@@ -49,7 +52,7 @@ pub fn parse_server_event(text: &str, interface: Interface) -> Result<ServerEven
             delta: wire.delta.ok_or_else(|| missing("delta"))?,
         },
         "input_audio_buffer.speech_started" => ServerEvent::SpeechStarted {
-            item_id: wire.item_id.ok_or_else(|| missing("item_id"))?,
+            item_id: wire.item_id.ok_or_else(|| missing("item_id"))?.into_owned(),
             audio_start_ms: wire.audio_start_ms.unwrap_or(0),
         },
         "input_audio_buffer.speech_stopped" => ServerEvent::SpeechStopped,
@@ -70,21 +73,21 @@ pub fn parse_server_event(text: &str, interface: Interface) -> Result<ServerEven
             }
         }
         "response.output_audio.done" => ServerEvent::AudioDone {
-            item_id: wire.item_id.ok_or_else(|| missing("item_id"))?,
+            item_id: wire.item_id.ok_or_else(|| missing("item_id"))?.into_owned(),
         },
         "response.output_audio_transcript.done" => ServerEvent::AgentTranscriptDone {
-            item_id: wire.item_id.ok_or_else(|| missing("item_id"))?,
+            item_id: wire.item_id.ok_or_else(|| missing("item_id"))?.into_owned(),
             transcript: wire.transcript.ok_or_else(|| missing("transcript"))?,
         },
         "conversation.item.input_audio_transcription.completed" => {
             ServerEvent::CallerTranscriptDone {
-                item_id: wire.item_id.ok_or_else(|| missing("item_id"))?,
+                item_id: wire.item_id.ok_or_else(|| missing("item_id"))?.into_owned(),
                 transcript: wire.transcript.ok_or_else(|| missing("transcript"))?,
             }
         }
         "conversation.item.input_audio_transcription.failed" => {
             ServerEvent::CallerTranscriptFailed {
-                item_id: wire.item_id.ok_or_else(|| missing("item_id"))?,
+                item_id: wire.item_id.ok_or_else(|| missing("item_id"))?.into_owned(),
             }
         }
         "response.function_call_arguments.done" => ServerEvent::FunctionCall {
@@ -156,7 +159,10 @@ const READ: [&str; 14] = [
 
 /// An event that failed to deserialize is still [`ServerEvent::Other`] when it is one we do not
 /// read: its fields may have other shapes than ours.
-fn other_or_malformed(text: &str, err: &serde_json::Error) -> Result<ServerEvent, RealtimeError> {
+fn other_or_malformed(
+    text: &str,
+    err: &serde_json::Error,
+) -> Result<ServerEvent<'static>, RealtimeError> {
     #[derive(Deserialize)]
     struct TypeOnly<'a> {
         #[serde(rename = "type", borrow)]
@@ -175,10 +181,13 @@ fn other_or_malformed(text: &str, err: &serde_json::Error) -> Result<ServerEvent
 struct Wire<'a> {
     #[serde(rename = "type", borrow)]
     kind: Cow<'a, str>,
-    item_id: Option<String>,
-    response_id: Option<String>,
+    #[serde(borrow)]
+    item_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    response_id: Option<Cow<'a, str>>,
     content_index: Option<u32>,
-    delta: Option<String>,
+    #[serde(borrow)]
+    delta: Option<Cow<'a, str>>,
     transcript: Option<String>,
     audio_start_ms: Option<u64>,
     call_id: Option<String>,

@@ -58,11 +58,11 @@ fn it_should_read_a_media_frame_whose_numbers_are_strings() {
     assert_eq!(
         parse(MEDIA).unwrap(),
         StreamEvent::Media(MediaFrame {
-            stream_sid: "MZ11".to_owned(),
-            track: "inbound".to_owned(),
+            stream_sid: "MZ11".into(),
+            track: "inbound".into(),
             chunk: 2,
             timestamp_ms: 40,
-            payload: "//7+/w==".to_owned(),
+            payload: "//7+/w==".into(),
         })
     );
 }

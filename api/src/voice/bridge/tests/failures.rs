@@ -130,14 +130,14 @@ async fn it_should_skip_unreadable_messages_from_either_side() {
         r#"{"event":"teleport"}"#,
         "[]",
     ] {
-        call.twilio.unbounded_send(Ok(junk.to_owned())).unwrap();
+        call.twilio.unbounded_send(Ok(junk.into())).unwrap();
     }
     for junk in [
         "{",
         r#"{"type":"response.output_audio.delta"}"#,
         r#"{"type":"rate_limits.updated","rate_limits":[]}"#,
     ] {
-        call.openai.unbounded_send(Ok(junk.to_owned())).unwrap();
+        call.openai.unbounded_send(Ok(junk.into())).unwrap();
     }
     call.twilio_sends(json!({"event": "dtmf", "streamSid": STREAM, "sequenceNumber": "5", "dtmf": {"track": "inbound_track", "digit": "1"}}));
     call.caller_audio(40, "AA==");

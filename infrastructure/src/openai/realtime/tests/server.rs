@@ -18,14 +18,15 @@ fn event(set: &str, name: &str) -> String {
     event.to_string()
 }
 
-fn parse(set: &str, name: &str) -> ServerEvent {
+/// The fixture's event, parsed; its text lives for the rest of the test run (audio borrows it).
+fn parse(set: &str, name: &str) -> ServerEvent<'static> {
     let interface = if set == "beta" {
         Interface::Beta
     } else {
         Interface::Ga
     };
-    parse_server_event(&event(set, name), interface)
-        .unwrap_or_else(|err| panic!("{set}/{name}: {err}"))
+    let text: &'static str = Box::leak(event(set, name).into_boxed_str());
+    parse_server_event(text, interface).unwrap_or_else(|err| panic!("{set}/{name}: {err}"))
 }
 
 #[test]
@@ -49,7 +50,7 @@ fn it_should_read_agent_audio_of_both_interfaces() {
             panic!("{set}: not audio");
         };
         assert_eq!(
-            (response_id.as_str(), item_id.as_str(), content_index),
+            (response_id.as_ref(), item_id.as_ref(), content_index),
             ("resp_1", "item_4", 0),
             "{set}"
         );
