@@ -29,6 +29,7 @@ pub mod leadership;
 pub mod notifications;
 pub mod openai;
 pub mod privacy;
+mod reader_checkpoint;
 pub mod relay;
 pub mod summarizer;
 pub mod telemetry;

@@ -102,6 +102,7 @@ async fn refuse(mut framed: Framed<TcpStream, h1::Codec>, response: HttpResponse
     let (head, body) = response.into_parts();
     let mut head: actix_http::Response<()> = head.into();
     head.head_mut().set_connection_type(ConnectionType::Close);
+    // Our own error bodies are bytes in memory: reading them cannot fail.
     let body = actix_web::body::to_bytes(body).await.unwrap_or_default();
     let length = u64::try_from(body.len()).unwrap_or(u64::MAX);
     let written = async {

@@ -7,19 +7,11 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Row};
 
 use crate::event_store::{Position, RecordedEvent};
+use crate::reader_checkpoint::ReaderCheckpoint;
 
 /// The notifier's row in `notification_checkpoints`.
-const CHECKPOINT: &str = "notifications";
-
-const LOAD: &str =
-    "SELECT transaction_id, global_position FROM notification_checkpoints WHERE name = $1";
-const REGISTER: &str = "\
-INSERT INTO notification_checkpoints (name, transaction_id, global_position) VALUES ($1, $2, $3) \
-ON CONFLICT (name) DO NOTHING";
-// Never moves backwards, even if a node that lost its lock saves an older position.
-const ADVANCE: &str = "\
-UPDATE notification_checkpoints SET transaction_id = $2, global_position = $3, updated_at = now() \
- WHERE name = $1 AND (transaction_id, global_position) < ($2, $3)";
+const CHECKPOINT: ReaderCheckpoint =
+    ReaderCheckpoint::new("notification_checkpoints", "notifications", false);
 const QUEUE: &str = "\
 INSERT INTO notification_jobs (global_position, call_sid, sequence, happening, next_attempt_at) \
 SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::timestamptz[]) \
@@ -106,20 +98,7 @@ pub(super) struct Job {
 /// The checkpoint. The first time the notifier runs on a database it starts at `head` (the
 /// stream's end now), so turning notifications on never texts owners about old calls.
 pub(super) async fn checkpoint(pool: &PgPool, head: Position) -> Result<Position, sqlx::Error> {
-    sqlx::query(REGISTER)
-        .bind(CHECKPOINT)
-        .bind(head.transaction_id)
-        .bind(head.global_position)
-        .execute(pool)
-        .await?;
-    let (transaction_id, global_position): (i64, i64) = sqlx::query_as(LOAD)
-        .bind(CHECKPOINT)
-        .fetch_one(pool)
-        .await?;
-    Ok(Position {
-        transaction_id,
-        global_position,
-    })
+    CHECKPOINT.load_or_start(pool, head).await
 }
 
 /// The happenings among `batch`'s events.
@@ -180,12 +159,7 @@ pub(super) async fn queue(
             .rows_affected()
     };
     if let Some(to) = to {
-        sqlx::query(ADVANCE)
-            .bind(CHECKPOINT)
-            .bind(to.transaction_id)
-            .bind(to.global_position)
-            .execute(&mut *tx)
-            .await?;
+        CHECKPOINT.advance(&mut tx, to, queued).await?;
     }
     tx.commit().await?;
     Ok(queued)

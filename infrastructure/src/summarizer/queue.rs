@@ -6,14 +6,11 @@ use std::time::Duration;
 use sqlx::{PgPool, Row};
 
 use crate::event_store::{Position, RecordedEvent};
+use crate::reader_checkpoint::ReaderCheckpoint;
 
 /// The summariser's row in `summary_checkpoints`.
-pub(super) const CHECKPOINT: &str = "summaries";
-
-const REGISTER: &str =
-    "INSERT INTO summary_checkpoints (name) VALUES ($1) ON CONFLICT (name) DO NOTHING";
-const LOAD: &str =
-    "SELECT transaction_id, global_position FROM summary_checkpoints WHERE name = $1";
+const CHECKPOINT: ReaderCheckpoint =
+    ReaderCheckpoint::new("summary_checkpoints", "summaries", true);
 
 /// Queues the calls among the candidates that ended after a conversation with the agent or with
 /// a transcribed voicemail, and have no outcome yet. A call queued already keeps its job; if that job has only been waiting
@@ -33,11 +30,6 @@ ON CONFLICT (call_sid) DO UPDATE SET next_attempt_at = now() \
 
 // Never moves backwards, even if a node that lost its lock (and does not know it yet) saves an
 // older position than the new leader.
-const ADVANCE: &str = "\
-UPDATE summary_checkpoints \
-   SET transaction_id = $2, global_position = $3, queued = queued + $4, updated_at = now() \
- WHERE name = $1 AND (transaction_id, global_position) < ($2, $3)";
-
 const DUE: &str = "\
 SELECT call_sid, global_position, attempts, \
        GREATEST(EXTRACT(EPOCH FROM now() - queued_at), 0)::float8 AS age_secs \
@@ -69,20 +61,12 @@ pub(super) struct Job {
 
 /// The checkpoint, created at the start of the stream if the summariser never ran here.
 pub(super) async fn checkpoint(pool: &PgPool) -> Result<Position, sqlx::Error> {
-    sqlx::query(REGISTER).bind(CHECKPOINT).execute(pool).await?;
-    Ok(position(pool).await?.unwrap_or(Position::START))
+    CHECKPOINT.load_or_start(pool, Position::START).await
 }
 
 /// The checkpoint, if the summariser ever ran on this database.
 pub(super) async fn position(pool: &PgPool) -> Result<Option<Position>, sqlx::Error> {
-    let row: Option<(i64, i64)> = sqlx::query_as(LOAD)
-        .bind(CHECKPOINT)
-        .fetch_optional(pool)
-        .await?;
-    Ok(row.map(|(transaction_id, global_position)| Position {
-        transaction_id,
-        global_position,
-    }))
+    CHECKPOINT.position(pool).await
 }
 
 /// The events of `batch` that may complete a call worth summarising — its end, the end of its
@@ -123,13 +107,7 @@ pub(super) async fn queue(
             .await?
             .rows_affected()
     };
-    sqlx::query(ADVANCE)
-        .bind(CHECKPOINT)
-        .bind(to.transaction_id)
-        .bind(to.global_position)
-        .bind(i64::try_from(queued).unwrap_or(i64::MAX))
-        .execute(&mut *tx)
-        .await?;
+    CHECKPOINT.advance(&mut tx, to, queued).await?;
     tx.commit().await?;
     Ok(queued)
 }

@@ -10,14 +10,10 @@ use uuid::Uuid;
 
 use super::events::EventType;
 use crate::event_store::Position;
+use crate::reader_checkpoint::ReaderCheckpoint;
 
 /// The dispatcher's row in `webhook_checkpoints`.
-const CHECKPOINT: &str = "webhooks";
-
-const REGISTER: &str =
-    "INSERT INTO webhook_checkpoints (name) VALUES ($1) ON CONFLICT (name) DO NOTHING";
-const LOAD: &str =
-    "SELECT transaction_id, global_position FROM webhook_checkpoints WHERE name = $1";
+const CHECKPOINT: ReaderCheckpoint = ReaderCheckpoint::new("webhook_checkpoints", "webhooks", true);
 
 /// One delivery per event and endpoint of the event's business that asked for its type and
 /// was registered before the event's transaction committed; an event queued already (by an old leader) is skipped.
@@ -33,11 +29,6 @@ ON CONFLICT (endpoint_id, webhook_id) DO NOTHING";
 
 // Never moves backwards, even if a node that lost its lock (and does not know it yet) saves an
 // older position than the new leader.
-const ADVANCE: &str = "\
-UPDATE webhook_checkpoints \
-   SET transaction_id = $2, global_position = $3, queued = queued + $4, updated_at = now() \
- WHERE name = $1 AND (transaction_id, global_position) < ($2, $3)";
-
 const DUE: &str = "\
 SELECT d.id, d.endpoint_id, d.webhook_id, d.payload, d.attempts, d.series, \
        e.url, e.secret_key_id, e.secret_ciphertext \
@@ -114,20 +105,12 @@ pub(super) enum Next {
 
 /// The checkpoint, created at the start of the stream if the dispatcher never ran here.
 pub(super) async fn checkpoint(pool: &PgPool) -> Result<Position, sqlx::Error> {
-    sqlx::query(REGISTER).bind(CHECKPOINT).execute(pool).await?;
-    Ok(position(pool).await?.unwrap_or(Position::START))
+    CHECKPOINT.load_or_start(pool, Position::START).await
 }
 
 /// The checkpoint, if the dispatcher ever ran on this database.
 pub(super) async fn position(pool: &PgPool) -> Result<Option<Position>, sqlx::Error> {
-    let row: Option<(i64, i64)> = sqlx::query_as(LOAD)
-        .bind(CHECKPOINT)
-        .fetch_optional(pool)
-        .await?;
-    Ok(row.map(|(transaction_id, global_position)| Position {
-        transaction_id,
-        global_position,
-    }))
+    CHECKPOINT.position(pool).await
 }
 
 /// Whether any endpoint is registered at all (if not, the stream is only skimmed).
@@ -172,13 +155,7 @@ pub(super) async fn queue(
             .await?
             .rows_affected()
     };
-    sqlx::query(ADVANCE)
-        .bind(CHECKPOINT)
-        .bind(to.transaction_id)
-        .bind(to.global_position)
-        .bind(i64::try_from(queued).unwrap_or(i64::MAX))
-        .execute(&mut *tx)
-        .await?;
+    CHECKPOINT.advance(&mut tx, to, queued).await?;
     tx.commit().await?;
     Ok(queued)
 }
