@@ -1,12 +1,43 @@
 //! Writing small JSON messages by hand, for the voice bridge's hot path.
 //!
 //! Every 20 ms frame of a call becomes one outgoing JSON message on each side (a Twilio `media`,
-//! an OpenAI `input_audio_buffer.append`). Writing them into one pre-sized `String` costs a
-//! single allocation and cannot fail, where serializing through serde costs a growing buffer and
-//! a `Result` no caller could act on. Only the string values need care: they are escaped here.
+//! an OpenAI `input_audio_buffer.append`). Writing them into one `String` of exactly their length
+//! costs a single allocation and cannot fail, where serializing through serde costs a growing
+//! buffer and a `Result` no caller could act on. The exact length matters too: the socket turns
+//! the string into `bytes::Bytes`, which takes a full string as it is but allocates a header for
+//! one with spare capacity. Only the string values need care: they are escaped here.
+
+/// A part of a message: JSON written as it is, or a string value written as a JSON literal.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Piece<'a> {
+    /// JSON syntax, keys included, copied unchanged.
+    Raw(&'a str),
+    /// A string value: quoted and escaped.
+    Text(&'a str),
+}
+
+/// The message made of `pieces`, in a string whose capacity is its length.
+pub(crate) fn message(pieces: &[Piece<'_>]) -> String {
+    let len = pieces
+        .iter()
+        .map(|piece| match piece {
+            Piece::Raw(raw) => raw.len(),
+            Piece::Text(text) => literal_len(text),
+        })
+        .sum();
+    let mut out = String::with_capacity(len);
+    for piece in pieces {
+        match piece {
+            Piece::Raw(raw) => out.push_str(raw),
+            Piece::Text(text) => push_string(&mut out, text),
+        }
+    }
+    debug_assert_eq!(out.len(), len, "a message's length was counted wrong");
+    out
+}
 
 /// Appends `value` to `out` as a JSON string literal (quotes included).
-pub(crate) fn push_string(out: &mut String, value: &str) {
+fn push_string(out: &mut String, value: &str) {
     out.push('"');
     if !needs_escape(value) {
         // Audio (base64) always takes this way: one copy.
@@ -46,30 +77,61 @@ fn needs_escape(value: &str) -> bool {
     })
 }
 
-/// How many bytes [`push_string`] writes for a value without escapes, plus room for a few.
-pub(crate) fn literal_len(value: &str) -> usize {
-    value.len() + 8
+/// How many bytes [`push_string`] writes for `value`.
+fn literal_len(value: &str) -> usize {
+    if !needs_escape(value) {
+        return value.len() + 2;
+    }
+    let escaped: usize = value
+        .bytes()
+        .map(|byte| match byte {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' => 2,
+            0x00..=0x1f => 6,
+            _ => 1,
+        })
+        .sum();
+    escaped + 2
 }
 
 #[cfg(test)]
 mod tests {
+    use super::Piece::{Raw, Text};
     use super::*;
+
+    const VALUES: [&str; 8] = [
+        "",
+        "MZ123",
+        "a\"b\\c",
+        "line\nbreak\ttab\r",
+        "\u{1}\u{1f}",
+        "μ-law ☎ \u{7f}",
+        "/+=",
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+Pw==",
+    ];
 
     #[test]
     fn it_should_write_what_serde_json_reads_back() {
-        for value in [
-            "",
-            "MZ123",
-            "a\"b\\c",
-            "line\nbreak\ttab\r",
-            "\u{1}\u{1f}",
-            "μ-law ☎ \u{7f}",
-            "/+=",
-        ] {
-            let mut out = String::new();
-            push_string(&mut out, value);
+        for value in VALUES {
+            let out = message(&[Text(value)]);
             let back: String = serde_json::from_str(&out).unwrap();
             assert_eq!(back, value, "{out}");
+        }
+    }
+
+    #[test]
+    fn it_should_size_a_message_exactly_so_bytes_takes_it_without_a_header() {
+        for value in VALUES {
+            let out = message(&[
+                Raw(r#"{"k":"#),
+                Text(value),
+                Raw(r#","n":"#),
+                Text(value),
+                Raw("}"),
+            ]);
+            assert_eq!(out.capacity(), out.len(), "{out}");
+            let back: serde_json::Value = serde_json::from_str(&out).unwrap();
+            assert_eq!(back["k"], value);
+            assert_eq!(back["n"], value);
         }
     }
 }

@@ -13,7 +13,10 @@ use std::fmt;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
-use crate::json_text::{literal_len, push_string};
+use crate::json_text::{
+    message,
+    Piece::{Raw, Text},
+};
 
 /// One message from Twilio on the media stream; a `media` frame borrows from the text it was
 /// read from (fifty a second per call: no copies on the hot path).
@@ -296,34 +299,34 @@ where
 /// `{"event":"media","streamSid":…,"media":{"payload":…}}`: audio for the caller, passed
 /// through as OpenAI sent it (base64 μ-law).
 pub fn media(stream_sid: &str, payload_b64: &str) -> String {
-    let mut out = String::with_capacity(50 + literal_len(stream_sid) + literal_len(payload_b64));
-    out.push_str(r#"{"event":"media","streamSid":"#);
-    push_string(&mut out, stream_sid);
-    out.push_str(r#","media":{"payload":"#);
-    push_string(&mut out, payload_b64);
-    out.push_str("}}");
-    out
+    message(&[
+        Raw(r#"{"event":"media","streamSid":"#),
+        Text(stream_sid),
+        Raw(r#","media":{"payload":"#),
+        Text(payload_b64),
+        Raw("}}"),
+    ])
 }
 
 /// `{"event":"mark","streamSid":…,"mark":{"name":…}}`: Twilio echoes it once the audio sent
 /// before it has played.
 pub fn mark(stream_sid: &str, name: &str) -> String {
-    let mut out = String::with_capacity(45 + literal_len(stream_sid) + literal_len(name));
-    out.push_str(r#"{"event":"mark","streamSid":"#);
-    push_string(&mut out, stream_sid);
-    out.push_str(r#","mark":{"name":"#);
-    push_string(&mut out, name);
-    out.push_str("}}");
-    out
+    message(&[
+        Raw(r#"{"event":"mark","streamSid":"#),
+        Text(stream_sid),
+        Raw(r#","mark":{"name":"#),
+        Text(name),
+        Raw("}}"),
+    ])
 }
 
 /// `{"event":"clear","streamSid":…}`: drops the audio not yet played (barge-in).
 pub fn clear(stream_sid: &str) -> String {
-    let mut out = String::with_capacity(30 + literal_len(stream_sid));
-    out.push_str(r#"{"event":"clear","streamSid":"#);
-    push_string(&mut out, stream_sid);
-    out.push('}');
-    out
+    message(&[
+        Raw(r#"{"event":"clear","streamSid":"#),
+        Text(stream_sid),
+        Raw("}"),
+    ])
 }
 
 #[cfg(test)]

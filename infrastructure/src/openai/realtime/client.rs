@@ -12,7 +12,10 @@ use async_openai::types::realtime::{
 use serde_json::{json, Value};
 
 use super::{Interface, SessionConfig, Tool};
-use crate::json_text::{literal_len, push_string};
+use crate::json_text::{
+    message,
+    Piece::{Raw, Text},
+};
 
 /// `session.update` for `config` in the shape `interface` expects: μ-law in and out (Twilio's
 /// audio passes through untouched), server-side voice activity detection, input transcription,
@@ -73,12 +76,11 @@ fn tool(tool: &Tool) -> Value {
 /// `{"type":"input_audio_buffer.append","audio":…}` with Twilio's payload as it is: the hot
 /// path, one allocation and no JSON tree.
 pub fn append_audio(audio_b64: &str) -> String {
-    const HEAD: &str = r#"{"type":"input_audio_buffer.append","audio":"#;
-    let mut out = String::with_capacity(HEAD.len() + literal_len(audio_b64) + 1);
-    out.push_str(HEAD);
-    push_string(&mut out, audio_b64);
-    out.push('}');
-    out
+    message(&[
+        Raw(r#"{"type":"input_audio_buffer.append","audio":"#),
+        Text(audio_b64),
+        Raw("}"),
+    ])
 }
 
 /// `{"type":"response.create"}`: the agent speaks (the greeting once the session is updated, or
