@@ -93,6 +93,26 @@ fn literal_len(value: &str) -> usize {
     escaped + 2
 }
 
+/// Deserializes an optional string field that borrows from the message when it can (no escapes
+/// in it), as a plain `Cow` field with `#[serde(borrow)]` does. Serde borrows only for a field
+/// that *is* a `Cow`: an `Option<Cow<str>>` would be copied into a new `String` every time, which
+/// for the audio in every OpenAI delta is an allocation and a copy per 20 ms frame.
+///
+/// Use with `#[serde(borrow, default, deserialize_with = "json_text::optional_borrowed")]`.
+pub(crate) fn optional_borrowed<'de, D>(
+    deserializer: D,
+) -> Result<Option<std::borrow::Cow<'de, str>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    /// A `Cow` field is what serde borrows for.
+    #[derive(serde::Deserialize)]
+    struct Borrowed<'a>(#[serde(borrow)] std::borrow::Cow<'a, str>);
+
+    let value: Option<Borrowed<'de>> = serde::Deserialize::deserialize(deserializer)?;
+    Ok(value.map(|Borrowed(text)| text))
+}
+
 #[cfg(test)]
 mod tests {
     use super::Piece::{Raw, Text};
@@ -133,5 +153,32 @@ mod tests {
             assert_eq!(back["k"], value);
             assert_eq!(back["n"], value);
         }
+    }
+
+    #[derive(serde::Deserialize)]
+    struct Fields<'a> {
+        #[serde(borrow, default, deserialize_with = "optional_borrowed")]
+        text: Option<std::borrow::Cow<'a, str>>,
+    }
+
+    #[test]
+    fn it_should_borrow_an_optional_string_without_escapes() {
+        let fields: Fields<'_> = serde_json::from_str(r#"{"text":"AAEC/+=="}"#).unwrap();
+        assert!(
+            matches!(fields.text, Some(std::borrow::Cow::Borrowed("AAEC/+=="))),
+            "{:?}",
+            fields.text
+        );
+    }
+
+    #[test]
+    fn it_should_unescape_an_optional_string_and_accept_it_missing_or_null() {
+        let fields: Fields<'_> = serde_json::from_str(r#"{"text":"a\"b"}"#).unwrap();
+        assert_eq!(fields.text.as_deref(), Some("a\"b"));
+        let fields: Fields<'_> = serde_json::from_str("{}").unwrap();
+        assert_eq!(fields.text, None);
+        let fields: Fields<'_> = serde_json::from_str(r#"{"text":null}"#).unwrap();
+        assert_eq!(fields.text, None);
+        assert!(serde_json::from_str::<Fields<'_>>(r#"{"text":5}"#).is_err());
     }
 }

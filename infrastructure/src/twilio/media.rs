@@ -14,7 +14,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
 use crate::json_text::{
-    message,
+    message, optional_borrowed,
     Piece::{Raw, Text},
 };
 
@@ -202,7 +202,7 @@ const KNOWN_EVENTS: [&str; 6] = ["connected", "start", "media", "mark", "dtmf", 
 struct Wire<'a> {
     #[serde(borrow)]
     event: Cow<'a, str>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "optional_borrowed")]
     stream_sid: Option<Cow<'a, str>>,
     protocol: Option<String>,
     version: Option<String>,

@@ -22,6 +22,8 @@ use std::borrow::Cow;
 use async_openai::types::realtime::{RealtimeAPIError, RealtimeResponseStatus};
 use serde::Deserialize;
 
+use crate::json_text::optional_borrowed;
+
 use super::{ErrorKind, Interface, RealtimeError, ResponseStatus, ServerEvent};
 
 /// Reads one server event.
@@ -181,12 +183,12 @@ fn other_or_malformed(
 struct Wire<'a> {
     #[serde(rename = "type", borrow)]
     kind: Cow<'a, str>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "optional_borrowed")]
     item_id: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "optional_borrowed")]
     response_id: Option<Cow<'a, str>>,
     content_index: Option<u32>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "optional_borrowed")]
     delta: Option<Cow<'a, str>>,
     transcript: Option<String>,
     audio_start_ms: Option<u64>,
@@ -203,7 +205,12 @@ struct Wire<'a> {
 #[derive(Deserialize)]
 struct WireItem<'a> {
     id: Option<String>,
-    #[serde(rename = "type", borrow)]
+    #[serde(
+        rename = "type",
+        borrow,
+        default,
+        deserialize_with = "optional_borrowed"
+    )]
     kind: Option<Cow<'a, str>>,
     call_id: Option<String>,
     name: Option<String>,

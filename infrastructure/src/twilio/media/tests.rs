@@ -68,6 +68,16 @@ fn it_should_read_a_media_frame_whose_numbers_are_strings() {
 }
 
 #[test]
+fn it_should_borrow_a_media_frame_s_strings_from_the_message() {
+    let StreamEvent::Media(frame) = parse(MEDIA).unwrap() else {
+        panic!("not media");
+    };
+    for field in [&frame.stream_sid, &frame.track, &frame.payload] {
+        assert!(matches!(field, Cow::Borrowed(_)), "{field} was copied");
+    }
+}
+
+#[test]
 fn it_should_also_read_numbers_sent_as_numbers() {
     let text = MEDIA
         .replace(r#""chunk":"2""#, r#""chunk":2"#)

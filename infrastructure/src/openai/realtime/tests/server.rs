@@ -1,3 +1,4 @@
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use async_openai::types::realtime::RealtimeServerEvent;
@@ -55,6 +56,13 @@ fn it_should_read_agent_audio_of_both_interfaces() {
             "{set}"
         );
         assert!(delta == "//7+/w==" || delta == "AAAA", "{set}: {delta}");
+        // The hot path: nothing of a delta is copied out of its frame.
+        for field in [&response_id, &item_id, &delta] {
+            assert!(
+                matches!(field, Cow::Borrowed(_)),
+                "{set}: {field} was copied"
+            );
+        }
     }
     for set in ["ga", "beta"] {
         assert_eq!(
