@@ -77,12 +77,35 @@ type Step = Result<(), Ending>;
 /// A text frame as a socket hands it over: tungstenite's shared UTF-8 bytes, read without a copy.
 pub type Frame = tokio_tungstenite::tungstenite::Utf8Bytes;
 
+/// The session's fixed deadlines, worked out once from its start and [`Limits`] (the loop asks
+/// for the next one on every turn).
+#[derive(Debug, Clone, Copy)]
+struct Deadlines {
+    /// The session's maximum length is reached.
+    session_end: Instant,
+    /// OpenAI must have confirmed the session by then.
+    greeting: Instant,
+    /// The agent is told to wrap up.
+    wrap_up: Instant,
+}
+
+impl Deadlines {
+    fn new(started: Instant, limits: &Limits) -> Self {
+        Self {
+            session_end: started + limits.session_max,
+            greeting: started + limits.greeting_timeout,
+            wrap_up: started + limits.session_max.saturating_sub(limits.wrap_up_lead),
+        }
+    }
+}
+
 /// One call's bridge; see the module documentation.
 pub struct Bridge<TI, TO, OI, OO> {
     io: Sides<TI, TO, OI, OO>,
     plan: Plan,
     journal: Journal,
     started: Instant,
+    deadlines: Deadlines,
     state: State,
     /// The call's span: the loop logs into it without entering it (see `in_span`).
     span: tracing::Span,
@@ -103,6 +126,7 @@ where
     /// `session.update` was sent.
     pub fn new(io: Sides<TI, TO, OI, OO>, plan: Plan, journal: Journal, started: Instant) -> Self {
         Self {
+            deadlines: Deadlines::new(started, &plan.limits),
             io,
             plan,
             journal,
@@ -161,23 +185,18 @@ where
     }
 
     fn next_deadline(&self) -> Instant {
-        let limits = &self.plan.limits;
-        let mut at = self.started + limits.session_max;
+        let deadlines = &self.deadlines;
+        let mut at = deadlines.session_end;
         if !self.state.greeted {
-            at = at.min(self.started + limits.greeting_timeout);
+            at = at.min(deadlines.greeting);
         }
         if !self.state.wrapped_up {
-            at = at.min(self.wrap_up_at());
+            at = at.min(deadlines.wrap_up);
         }
         if let Some(closing) = &self.state.closing {
             at = at.min(closing.deadline);
         }
         at
-    }
-
-    fn wrap_up_at(&self) -> Instant {
-        let limits = &self.plan.limits;
-        self.started + limits.session_max.saturating_sub(limits.wrap_up_lead)
     }
 
     async fn on_timer(&mut self) -> Step {
@@ -188,19 +207,19 @@ where
                 return Err(closing.ending.clone());
             }
         }
-        if now >= self.started + self.plan.limits.session_max {
+        if now >= self.deadlines.session_end {
             return Err(Ending::voicemail(
                 "session_limit",
                 "the session reached its time limit",
             ));
         }
-        if !self.state.greeted && now >= self.started + self.plan.limits.greeting_timeout {
+        if !self.state.greeted && now >= self.deadlines.greeting {
             return Err(Ending::voicemail(
                 "no_session",
                 "openai did not confirm the session in time",
             ));
         }
-        if !self.state.wrapped_up && now >= self.wrap_up_at() {
+        if !self.state.wrapped_up && now >= self.deadlines.wrap_up {
             self.state.wrapped_up = true;
             let lead = self.plan.limits.wrap_up_lead.as_secs();
             tracing::info!(parent: &self.span, seconds_left = lead, "telling the agent to wrap up");

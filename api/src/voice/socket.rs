@@ -5,7 +5,8 @@
 //!
 //! The upgrade is served beneath actix-web, by actix-http's upgrade service ([`upgrades`]): the
 //! HTTP/1 connection hands over its socket, and the call's bridge runs on it with
-//! tokio-tungstenite in the connection's own task, as the OpenAI side does. Served through
+//! tokio-tungstenite, as the OpenAI side does, in a task of its own on the connection's worker
+//! thread, which the connection awaits. Served through
 //! actix-web (with actix-ws), every frame crossed a channel between the connection's task and
 //! the bridge's, both ways, and was framed twice: without that hop the tail latency at 500 calls
 //! fell by three quarters (docs/benchmarks.md, "Voice bridge").
@@ -88,8 +89,17 @@ async fn upgrade(
                     return;
                 }
                 let twilio = twilio_socket(framed).await;
-                let (twilio_out, twilio_in) = text_frames(twilio);
-                session::serve(bridge.clone(), twilio_in, twilio_out).await;
+                // The call is a task of its own, which its sockets wake directly: polled from
+                // here, each of its 150 wake-ups a second would pass through the connection's
+                // dispatcher and the upgrade service's futures first.
+                let bridge = bridge.clone();
+                let call = actix_web::rt::spawn(async move {
+                    let (twilio_out, twilio_in) = text_frames(twilio);
+                    session::serve(bridge, twilio_in, twilio_out).await;
+                });
+                if let Err(err) = call.await {
+                    tracing::error!(error = %err, "a media stream's session failed");
+                }
                 return;
             }
         }
