@@ -1,7 +1,7 @@
 //! A WebSocket as the bridge sees it: a stream of text frames in and a sink of text frames out,
 //! both halves over the one socket.
 //!
-//! Both halves of a call's sockets are polled by one task (the call's connection), so they share
+//! Both halves of a call's sockets are polled by the call's own task, so they share
 //! the socket through an `Rc<RefCell<…>>` rather than `futures`' `split`, whose lock takes atomic
 //! operations on every poll — with the adapters that turned its messages into text, a few percent
 //! of the bridge's CPU at fifty frames a second each way (docs/benchmarks.md, "Voice bridge").
