@@ -379,6 +379,7 @@ async fn projector() -> anyhow::Result<()> {
         relay,
     };
     let privacy = crate::privacy_cmd::personal_data(&pool)?;
+    let mut signals = crate::stopping::StopSignals::listen();
     let mut workers = Workers::spawn(
         &pool,
         &appended,
@@ -391,7 +392,7 @@ async fn projector() -> anyhow::Result<()> {
         projections::registry::all().len()
     );
     let outcome = tokio::select! {
-        signal = crate::startup::shutdown_signal() => {
+        signal = signals.next() => {
             tracing::info!(signal, "stopping the projectors");
             Ok(())
         }

@@ -32,6 +32,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::call_flow::CallFlow;
 use crate::openapi;
 use crate::routes;
+use crate::stopping::{self, StopSignals};
 use crate::twilio::{PublicUrls, WebhookSigners};
 use crate::voice::{BridgeSettings, Limits, VoiceBridge, VoiceSessions};
 use crate::workers::{Roles, Workers};
@@ -336,15 +337,24 @@ impl Application {
 
     /// Serves until SIGINT or SIGTERM, then stops accepting and lets requests in flight finish
     /// (up to 30 s); runs the node's background tasks beside it and reports which one stopped
-    /// first.
+    /// first. A second signal exits at once, and so does a stop still going on well past the
+    /// grace ([`stopping`]).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let handle = self.server.handle();
-        let stopping = self.stopping.clone();
+        let flag = self.stopping.clone();
+        let mut signals = StopSignals::listen();
         let stopper = tokio::spawn(async move {
-            let signal = shutdown_signal().await;
-            tracing::info!(signal, "stopping: finishing requests in flight");
-            stopping.begin();
-            handle.stop(true).await;
+            let signal = signals.next().await;
+            tracing::info!(
+                signal,
+                "stopping: finishing requests in flight (a second signal stops at once)"
+            );
+            flag.begin();
+            stopping::exit_after(SHUTDOWN_GRACE + STOP_DEADLINE_MARGIN);
+            tokio::select! {
+                () = handle.stop(true) => {}
+                again = signals.next() => stopping::exit_now(again),
+            }
         });
         let mut workers = Workers::spawn(
             &self.pool,
@@ -382,6 +392,9 @@ impl Application {
 
 /// How long requests in flight may take to finish after a stop signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// How long past the grace a stopping node may take (closing connections, stopping its
+/// background tasks) before it exits regardless.
+const STOP_DEADLINE_MARGIN: Duration = Duration::from_secs(15);
 /// How long a client may take to send a request's head.
 const REQUEST_HEAD_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a closing connection may take to shut down.
@@ -438,29 +451,4 @@ where
         .disable_signals()
         .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
         .run())
-}
-
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM, naming which.
-pub(crate) async fn shutdown_signal() -> &'static str {
-    let interrupt = async {
-        if let Err(err) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %err, "cannot listen for SIGINT");
-            std::future::pending::<()>().await;
-        }
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                terminate.recv().await;
-            }
-            Err(err) => {
-                tracing::error!(error = %err, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    tokio::select! {
-        () = interrupt => "SIGINT",
-        () = terminate => "SIGTERM",
-    }
 }

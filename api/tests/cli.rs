@@ -157,6 +157,67 @@ fn it_should_stop_gracefully_on_sigint_too() {
     serve_then_stop_with("-INT");
 }
 
+#[test]
+fn it_should_exit_at_once_on_a_second_signal_while_a_request_holds_the_graceful_stop() {
+    use std::io::Write;
+    let url = fresh_database_url();
+    let Server {
+        mut child,
+        base,
+        seen,
+        lines,
+    } = start_server(&server_env(&url));
+    // Once the workers answer (a connection made earlier waits in the listen backlog, and a
+    // stop would drop it unread)...
+    assert_eq!(http::blocking_get(&format!("{base}/health/ready")), 200);
+    // ...a request in flight that never finishes: its head promises a body that never comes (the
+    // signature is checked over the body, so the webhook waits for it).
+    let address = base.trim_start_matches("http://");
+    let mut request = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        request,
+        "POST /twilio/voice/status HTTP/1.1\r\nHost: {address}\r\nX-Twilio-Signature: bm90LXNpZ25lZA==\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nCallSid=CA"
+    )
+    .unwrap();
+    request.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = child.id().to_string();
+    let kill = |signal: &str| Command::new("kill").args([signal, &pid]).status().unwrap();
+
+    kill("-TERM");
+    std::thread::sleep(Duration::from_secs(2));
+    if let Some(status) = child.try_wait().unwrap() {
+        let logs: Vec<String> = seen.iter().cloned().chain(lines.try_iter()).collect();
+        panic!("stopped ({status}) without waiting for the request in flight: {logs:#?}");
+    }
+    kill("-INT");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "a second signal did not stop the node"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "a forced stop is not a clean one: {status}"
+    );
+    let logs: Vec<String> = seen.into_iter().chain(lines.try_iter()).collect();
+    assert!(
+        logs.iter()
+            .any(|line| line.contains("a second stop signal") && line.contains("SIGINT")),
+        "the node says why it did not wait: {logs:?}"
+    );
+    drop(request);
+}
+
 /// The settings of a server over `database_url`, on a free port.
 fn server_env(database_url: &str) -> Vec<(&'static str, String)> {
     vec![
