@@ -356,6 +356,7 @@ async fn run_once(
     let window_secs = elapsed.as_secs_f64();
     let cpu = |after: Usage, before: Usage| after.cpu.saturating_sub(before.cpu).as_secs_f64();
     let server_cpu = cpu(after, before);
+    let server_kernel = after.kernel.saturating_sub(before.kernel).as_secs_f64();
     let bench_cpu = cpu(bench_after, bench_before);
     let machine_busy = machine_after.busy_since(&machine_before);
     // A call-second is 100 frames: 50 each way.
@@ -371,6 +372,7 @@ async fn run_once(
             pace: sent_in_window as f64 / (2.0 * calls as f64 * window_secs / 0.020),
             ramp_secs: ramp.as_secs_f64(),
             cpu_ms_per_call_second: 1e3 * server_cpu / call_seconds.max(1.0),
+            kernel_ms_per_call_second: 1e3 * server_kernel / call_seconds.max(1.0),
             cores_used: server_cpu / window_secs,
             bench_cores_used: bench_cpu / window_secs,
             machine_busy,

@@ -138,7 +138,11 @@ fn drain(
 /// A process' CPU time and resident memory at one moment.
 #[derive(Debug, Clone, Copy)]
 pub struct Usage {
+    /// User and kernel time together.
     pub cpu: Duration,
+    /// Kernel time alone (system calls, and the TCP work of the loopback peer a send delivers
+    /// to, which Linux does in the sender's system call).
+    pub kernel: Duration,
     pub rss_kib: u64,
 }
 
@@ -157,15 +161,17 @@ pub fn usage(pid: &str, clock_ticks: u64) -> anyhow::Result<Usage> {
             .and_then(|value| value.parse().ok())
             .ok_or_else(|| anyhow!("/proc/{pid}/stat has no field {}", index + 3))
     };
-    let cpu_ticks = ticks(11)? + ticks(12)?;
+    let (user_ticks, kernel_ticks) = (ticks(11)?, ticks(12)?);
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let rss_kib = status
         .lines()
         .find_map(|line| line.strip_prefix("VmRSS:"))
         .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
         .ok_or_else(|| anyhow!("/proc/{pid}/status has no VmRSS"))?;
+    let seconds = |ticks: u64| Duration::from_secs_f64(ticks as f64 / clock_ticks as f64);
     Ok(Usage {
-        cpu: Duration::from_secs_f64(cpu_ticks as f64 / clock_ticks as f64),
+        cpu: seconds(user_ticks + kernel_ticks),
+        kernel: seconds(kernel_ticks),
         rss_kib,
     })
 }
