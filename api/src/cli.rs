@@ -394,6 +394,8 @@ async fn projector() -> anyhow::Result<()> {
     let outcome = tokio::select! {
         signal = signals.next() => {
             tracing::info!(signal, "stopping the projectors");
+            // Nothing here waits for requests: a stop that takes longer is stuck.
+            crate::stopping::exit_after(std::time::Duration::from_secs(15));
             Ok(())
         }
         stopped = workers.next_exit() => Err(anyhow::anyhow!("{stopped} stopped unexpectedly")),

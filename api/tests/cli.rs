@@ -218,6 +218,59 @@ fn it_should_exit_at_once_on_a_second_signal_while_a_request_holds_the_graceful_
     drop(request);
 }
 
+#[test]
+fn it_should_run_the_projectors_on_their_own_and_stop_on_sigterm() {
+    let url = fresh_database_url();
+    let env = server_env(&url);
+    let mut projector = callassist(&["projector"], &as_refs(&env))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = projector.stdout.take().unwrap();
+    let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let running = loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the projector starts and says so");
+        if line.starts_with("callassist projector is running") {
+            break line;
+        }
+    };
+
+    Command::new("kill")
+        .args(["-TERM", &projector.id().to_string()])
+        .status()
+        .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = projector.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the projector did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+
+    assert!(running.contains("projections"), "{running}");
+    assert!(status.success(), "exit status {status}");
+    assert!(
+        lines
+            .try_iter()
+            .any(|line| line.contains("stopping the projectors") && line.contains("SIGTERM")),
+        "the projector says which signal stopped it"
+    );
+}
+
 /// The settings of a server over `database_url`, on a free port.
 fn server_env(database_url: &str) -> Vec<(&'static str, String)> {
     vec![
