@@ -1,5 +1,5 @@
 //! The node's background work beside (or without) the HTTP server: the notifier that wakes other
-//! nodes' readers, the projectors, the RabbitMQ relay when `AMQP_URL` is set, and the post-call
+//! nodes' readers, the watch that wakes this node's readers when events became readable, the projectors, the RabbitMQ relay when `AMQP_URL` is set, and the post-call
 //! summariser when the server runs. Each runs as its own task; if one ever stops, the node
 //! reports which one and stops too, rather than serving stale data silently.
 
@@ -29,7 +29,8 @@ pub struct Workers {
 }
 
 impl Workers {
-    /// Starts the notifier and, when asked, one runner per projection; both they and the
+    /// Starts the notifier, the watch of the readable stream that wakes this node's readers,
+    /// and, when asked, one runner per projection; both they and the
     /// relay open the calls' personal data with `privacy`.
     pub fn spawn(
         pool: &PgPool,
@@ -43,6 +44,11 @@ impl Workers {
         tasks.spawn(async move {
             wakeup::notify_other_nodes(notify_pool, notify_signal, wakeup::NOTIFY_INTERVAL).await;
             "event notifier"
+        });
+        let (watch_pool, watch_signal) = (pool.clone(), appended.clone());
+        tasks.spawn(async move {
+            wakeup::watch_readable_head(watch_pool, watch_signal, wakeup::POLL_INTERVAL).await;
+            "event stream watch"
         });
         if let Some(amqp_url) = roles.relay {
             let relay =

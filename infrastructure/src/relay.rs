@@ -19,7 +19,7 @@ use secrecy::{ExposeSecret, SecretString};
 use sqlx::{PgConnection, PgPool};
 use tokio::time::Instant;
 
-use crate::event_store::wakeup::POLL_INTERVAL;
+use crate::event_store::wakeup::READER_POLL_INTERVAL;
 use crate::event_store::{AppendSignal, GlobalStream, Position, StreamWaker};
 use crate::privacy::PersonalData;
 
@@ -243,7 +243,7 @@ impl Relay {
             "relaying events from the checkpoint"
         );
         let stream = GlobalStream::new(self.pool.clone()).with_privacy(self.privacy.clone());
-        let mut waker = StreamWaker::new(&self.pool, &self.signal, POLL_INTERVAL).await;
+        let mut waker = StreamWaker::new(&self.pool, &self.signal, READER_POLL_INTERVAL).await;
         let mut last_ping = Instant::now();
         loop {
             if last_ping.elapsed() >= LEADER_PING {

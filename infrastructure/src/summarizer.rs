@@ -42,7 +42,7 @@ use sqlx::PgPool;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::event_store::wakeup::POLL_INTERVAL;
+use crate::event_store::wakeup::READER_POLL_INTERVAL;
 use crate::event_store::{AppendSignal, GlobalStream, Position, Stores, StreamWaker};
 use crate::leadership::{self, LEADER_PING, STANDBY_RETRY};
 use crate::openai::summary::SummaryClient;
@@ -215,7 +215,7 @@ impl Summarizer {
             "summarising calls from the checkpoint"
         );
         let stream = GlobalStream::new(self.pool.clone()).with_privacy(self.stores.privacy.clone());
-        let mut waker = StreamWaker::new(&self.pool, &self.signal, POLL_INTERVAL).await;
+        let mut waker = StreamWaker::new(&self.pool, &self.signal, READER_POLL_INTERVAL).await;
         let mut running: JoinSet<()> = JoinSet::new();
         let mut in_flight: HashMap<tokio::task::Id, String> = HashMap::new();
         let mut last_ping = Instant::now();

@@ -37,7 +37,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use crate::event_store::wakeup::POLL_INTERVAL;
+use crate::event_store::wakeup::READER_POLL_INTERVAL;
 use crate::event_store::{
     AppendSignal, GlobalStream, Position, RecordedEvent, Stores, StreamWaker,
 };
@@ -227,7 +227,7 @@ impl Dispatcher {
             "delivering webhooks from the checkpoint"
         );
         let stream = GlobalStream::new(self.pool.clone()).with_privacy(self.stores.privacy.clone());
-        let mut waker = StreamWaker::new(&self.pool, &self.signal, POLL_INTERVAL).await;
+        let mut waker = StreamWaker::new(&self.pool, &self.signal, READER_POLL_INTERVAL).await;
         let mut running: JoinSet<()> = JoinSet::new();
         let mut in_flight: HashMap<tokio::task::Id, (Uuid, Uuid)> = HashMap::new();
         let mut last_ping = Instant::now();

@@ -6,7 +6,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::{queue, Clock, NotifyPolicy};
-use crate::event_store::wakeup::POLL_INTERVAL;
+use crate::event_store::wakeup::READER_POLL_INTERVAL;
 use crate::event_store::{GlobalStream, Position, Stores, StreamWaker};
 use crate::leadership::{self, LEADER_PING, STANDBY_RETRY};
 
@@ -44,7 +44,7 @@ async fn lead(
         global_position = checkpoint.global_position,
         "notifying owners from the checkpoint"
     );
-    let mut waker = StreamWaker::new(pool, &stores.appended, POLL_INTERVAL).await;
+    let mut waker = StreamWaker::new(pool, &stores.appended, READER_POLL_INTERVAL).await;
     let mut last_ping = Instant::now();
     loop {
         if last_ping.elapsed() >= LEADER_PING {

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use infrastructure::event_store::wakeup::POLL_INTERVAL;
+use infrastructure::event_store::wakeup::READER_POLL_INTERVAL;
 use infrastructure::event_store::{AppendSignal, GlobalStream, RecordedEvent, StreamWaker};
 use infrastructure::privacy::PersonalData;
 use sqlx::{PgConnection, PgPool};
@@ -124,7 +124,7 @@ impl Runner {
             }
             Some(_) => {}
         }
-        let mut waker = StreamWaker::new(&self.pool, &self.signal, POLL_INTERVAL).await;
+        let mut waker = StreamWaker::new(&self.pool, &self.signal, READER_POLL_INTERVAL).await;
         let mut last_ping = tokio::time::Instant::now();
         loop {
             let applied = self.project_one_batch().await?;

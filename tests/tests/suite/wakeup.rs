@@ -100,3 +100,41 @@ async fn it_should_still_wake_by_polling_when_nothing_signals() {
 
     assert_eq!(wake, Wake::Polled);
 }
+
+#[tokio::test]
+async fn it_should_wake_a_nodes_readers_once_when_its_poll_finds_new_events_and_not_otherwise() {
+    let db = TestDatabase::fresh().await;
+    // Another node appends, and tells nobody (no NOTIFY is sent).
+    let other_node: AggregateStore<Business> =
+        AggregateStore::new(db.pool.clone(), AppendSignal::new());
+    let signal = AppendSignal::new();
+    let watch = tokio::spawn(wakeup::watch_readable_head(
+        db.pool.clone(),
+        signal.clone(),
+        Duration::from_millis(20),
+    ));
+    let mut first = StreamWaker::new(&db.pool, &signal, NO_POLL).await;
+    let mut second = StreamWaker::new(&db.pool, &signal, NO_POLL).await;
+    // The watch's first look (an empty stream) may wake the readers once; let it pass.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let _ = tokio::time::timeout(Duration::from_millis(10), first.wait()).await;
+    let _ = tokio::time::timeout(Duration::from_millis(10), second.wait()).await;
+
+    let quiet = tokio::time::timeout(Duration::from_millis(300), first.wait()).await;
+    assert!(
+        quiet.is_err(),
+        "woken with nothing new (15 looks at an unchanged stream): {quiet:?}"
+    );
+    let (id, command) = register();
+    other_node.execute(&id, command, &meta()).await.unwrap();
+
+    for waker in [&mut first, &mut second] {
+        let wake = tokio::time::timeout(TIMEOUT, waker.wait())
+            .await
+            .expect("every reader of the node is woken");
+        assert_eq!(wake, Wake::Readable);
+    }
+    let again = tokio::time::timeout(Duration::from_millis(300), first.wait()).await;
+    assert!(again.is_err(), "woken again for the same event: {again:?}");
+    watch.abort();
+}
