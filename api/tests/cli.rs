@@ -182,27 +182,21 @@ fn it_should_exit_at_once_on_a_second_signal_while_a_request_holds_the_graceful_
     .unwrap();
     request.flush().unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    let pid = child.id().to_string();
-    let kill = |signal: &str| Command::new("kill").args([signal, &pid]).status().unwrap();
-
-    kill("-TERM");
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     std::thread::sleep(Duration::from_secs(2));
     if let Some(status) = child.try_wait().unwrap() {
         let logs: Vec<String> = seen.iter().cloned().chain(lines.try_iter()).collect();
         panic!("stopped ({status}) without waiting for the request in flight: {logs:#?}");
     }
-    kill("-INT");
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "a second signal did not stop the node"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = signal_and_wait(
+        &mut child,
+        "-INT",
+        Duration::from_secs(5),
+        "a second signal did not stop the node",
+    );
 
     assert_eq!(
         status.code(),
@@ -227,15 +221,7 @@ fn it_should_run_the_projectors_on_their_own_and_stop_on_sigterm() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let stdout = projector.stdout.take().unwrap();
-    let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if lines_tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let lines = stdout_lines(&mut projector);
     let running = loop {
         let line = lines
             .recv_timeout(Duration::from_secs(60))
@@ -245,21 +231,12 @@ fn it_should_run_the_projectors_on_their_own_and_stop_on_sigterm() {
         }
     };
 
-    Command::new("kill")
-        .args(["-TERM", &projector.id().to_string()])
-        .status()
-        .unwrap();
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = projector.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the projector did not stop on SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = signal_and_wait(
+        &mut projector,
+        "-TERM",
+        Duration::from_secs(10),
+        "the projector did not stop on SIGTERM",
+    );
 
     assert!(running.contains("projections"), "{running}");
     assert!(status.success(), "exit status {status}");
@@ -294,6 +271,42 @@ fn as_refs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)
     env.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
+/// Sends `signal` (`-TERM`, `-INT`) to `child` and waits for it to exit, failing with `why` if
+/// it takes longer than `within`.
+fn signal_and_wait(
+    child: &mut std::process::Child,
+    signal: &str,
+    within: Duration,
+    why: &str,
+) -> std::process::ExitStatus {
+    Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(started.elapsed() < within, "{why}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The lines `child` prints, as they come.
+fn stdout_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
+    let stdout = child.stdout.take().unwrap();
+    let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    lines
+}
+
 /// A running `callassist serve`, its base URL and the lines it printed so far.
 struct Server {
     child: std::process::Child,
@@ -308,15 +321,7 @@ fn start_server(env: &[(&'static str, String)]) -> Server {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if lines_tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let lines = stdout_lines(&mut child);
     let mut seen = Vec::new();
     let base = loop {
         let line = lines
@@ -345,21 +350,12 @@ fn serve_then_stop_with(signal: &str) {
     } = start_server(&server_env(&url));
 
     let ready = http::blocking_get(&format!("{base}/health/ready"));
-    Command::new("kill")
-        .args([signal, &child.id().to_string()])
-        .status()
-        .unwrap();
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "did not stop on SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = signal_and_wait(
+        &mut child,
+        signal,
+        Duration::from_secs(30),
+        "did not stop on the signal",
+    );
 
     assert_eq!(ready, 200);
     assert!(status.success(), "exit status {status} after {signal}");
@@ -915,21 +911,12 @@ fn it_should_not_let_an_open_dashboard_hold_up_a_graceful_stop() {
         live
     });
 
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "an open dashboard stream held the stop (the grace is 30 s)"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = signal_and_wait(
+        &mut child,
+        "-TERM",
+        Duration::from_secs(10),
+        "an open dashboard stream held the stop (the grace is 30 s)",
+    );
 
     assert!(status.success(), "exit status {status}");
     let rest = runtime.block_on(async {
