@@ -10,7 +10,7 @@
 //!   notification and for events that become readable only once an older transaction ends:
 //!   every [`POLL_INTERVAL`] it reads where the readable stream ends, and wakes the node's
 //!   readers when that moved. One cheap query for all of them: with a query of their own every
-//!   100 ms, an idle node with its projections ran about 136 transactions a second;
+//!   100 ms, an idle node with its projections ran about 135 transactions a second;
 //! - readers ([`StreamWaker`]) still query by themselves every [`READER_POLL_INTERVAL`], the
 //!   net under that net (a process without the watch: tools and tests).
 
