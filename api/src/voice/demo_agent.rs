@@ -26,14 +26,14 @@ use tokio_tungstenite::tungstenite::Message;
 use url::Url;
 
 /// The `key_id` of the placeholder agent key `callassist demo seed` stores: "no OpenAI key,
-/// the demo agent answers". The vault's key ids are 8 hex digits, so it never issues this one.
-pub const DEMO_KEY_ID: &str = "demo";
+/// the demo agent answers" (the vault's [`PLACEHOLDER_KEY_ID`](infrastructure::vault::PLACEHOLDER_KEY_ID)).
+pub const DEMO_KEY_ID: &str = infrastructure::vault::PLACEHOLDER_KEY_ID;
 /// The model the demo agent reports, and the one recorded with its sessions.
 pub const MODEL: &str = "demo";
 
 /// Whether `key` is the demo placeholder rather than a sealed OpenAI key.
 pub fn is_placeholder(key: &SealedSecret) -> bool {
-    key.key_id == DEMO_KEY_ID
+    infrastructure::vault::is_placeholder(key)
 }
 
 /// The demo agent could not be started.

@@ -15,7 +15,7 @@ use super::transcript::{self, CallFacts};
 use super::RetryPolicy;
 use crate::event_store::{StoreError, Stores};
 use crate::openai::summary::SummaryClient;
-use crate::vault::Vault;
+use crate::vault::{self, Vault};
 
 /// The reason recorded when the business has no OpenAI key.
 pub const NO_KEY: &str = "no OpenAI key";
@@ -147,6 +147,10 @@ impl Worker {
         let Some(agent) = business.agent else {
             return Ok(Err(NO_KEY.to_owned()));
         };
+        if vault::is_placeholder(&agent.api_key) {
+            // The demo business: its calls went to the built-in demo agent, not to OpenAI.
+            return Ok(Err(NO_KEY.to_owned()));
+        }
         Ok(match self.vault.open(business_id, &agent.api_key) {
             Ok(key) => Ok((key, business.name)),
             Err(err) => Err(format!("the business' OpenAI key cannot be opened: {err}")),
@@ -154,7 +158,12 @@ impl Worker {
     }
 
     async fn record_failure(&self, job: &Job, reason: String) -> Result<Step, WorkError> {
-        tracing::warn!(%reason, "no summary for this call");
+        if reason == NO_KEY {
+            // As configured: nothing failed.
+            tracing::info!(%reason, "no summary for this call");
+        } else {
+            tracing::warn!(%reason, "no summary for this call");
+        }
         let reason: String = reason.chars().take(REASON_MAX).collect();
         self.record(job, CallCommand::RecordSummaryFailure { reason })
             .await

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use domain::business::{AgentSettings, BusinessCommand};
+use domain::business::{AgentSettings, BusinessCommand, SealedSecret};
 use domain::call::{CallCommand, FinalStatus, IncomingCall, Speaker, Urgency};
 use domain::routing::{Route, RouteReason};
 use domain::values::{BusinessId, CallSid, CallerId, E164};
@@ -455,6 +455,43 @@ async fn it_should_record_that_a_business_without_an_openai_key_gets_no_summary(
     assert_eq!(
         of_type(&events, "CallSummaryFailed")[0].1["CallSummaryFailed"]["reason"],
         infrastructure::summarizer::NO_KEY
+    );
+    assert!(requests(&openai).await.is_empty());
+}
+
+#[tokio::test]
+async fn it_should_record_no_key_for_the_demo_business_whose_placeholder_key_opens_nothing() {
+    let openai = MockServer::start().await;
+    let app = TestApp::spawn_with(&[("OPENAI_API_BASE", &openai.uri())]).await;
+    let stores = app.stores();
+    let seeded = seed(&stores, SeedBusiness::default()).await;
+    stores
+        .businesses
+        .execute(
+            &seeded.business_id.to_string(),
+            BusinessCommand::ConfigureAgent(AgentSettings {
+                model: "gpt-realtime".into(),
+                voice: "marin".into(),
+                instructions: "Take a message.".into(),
+                api_key: Some(SealedSecret {
+                    key_id: infrastructure::vault::PLACEHOLDER_KEY_ID.into(),
+                    ciphertext: String::new(),
+                    last_four: "none".into(),
+                }),
+            }),
+            &meta("seed", Actor::Cli),
+        )
+        .await
+        .unwrap();
+    let sid = new_call_sid();
+    ai_call_without_webhooks(&stores, &sid, seeded.business_id, LINES).await;
+
+    let events = events_once(&app.db.pool, &sid, "CallSummaryFailed").await;
+
+    assert_eq!(
+        of_type(&events, "CallSummaryFailed")[0].1["CallSummaryFailed"]["reason"],
+        infrastructure::summarizer::NO_KEY,
+        "not a key that 'cannot be opened'"
     );
     assert!(requests(&openai).await.is_empty());
 }
