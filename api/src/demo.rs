@@ -100,7 +100,7 @@ pub async fn seed(stores: &Stores) -> Result<DemoSeed, DemoError> {
                 .as_ref()
                 .map(|a| a.api_key.clone())
                 .or(Some(SealedSecret {
-                    key_id: crate::voice::demo_agent::DEMO_KEY_ID.into(),
+                    key_id: infrastructure::vault::PLACEHOLDER_KEY_ID.into(),
                     ciphertext: String::new(),
                     last_four: "none".into(),
                 })),

@@ -25,8 +25,6 @@ use secrecy::ExposeSecret;
 use serde::Serialize;
 use sqlx::PgPool;
 
-use crate::voice::demo_agent;
-
 mod render;
 mod reseal;
 #[cfg(test)]
@@ -296,7 +294,7 @@ fn role_of(key_id: &str, current: &str, retired: &[String]) -> KeyRole {
         KeyRole::Current
     } else if retired.iter().any(|id| id == key_id) {
         KeyRole::Retired
-    } else if key_id == demo_agent::DEMO_KEY_ID {
+    } else if key_id == infrastructure::vault::PLACEHOLDER_KEY_ID {
         KeyRole::DemoPlaceholder
     } else {
         KeyRole::NotConfigured

@@ -313,6 +313,25 @@ mod tests {
     }
 
     #[test]
+    fn it_should_only_take_the_placeholder_for_one_and_never_seal_with_its_id() {
+        let sealed = vault().seal(business(1), "sk-real").unwrap();
+        let placeholder = SealedSecret {
+            key_id: PLACEHOLDER_KEY_ID.into(),
+            ciphertext: String::new(),
+            last_four: "none".into(),
+        };
+
+        assert!(is_placeholder(&placeholder));
+        assert!(!is_placeholder(&sealed));
+        assert!(
+            !(PLACEHOLDER_KEY_ID.len() == 8
+                && PLACEHOLDER_KEY_ID.chars().all(|c| c.is_ascii_hexdigit())),
+            "vault key ids are 8 hex digits: the placeholder must never look like one"
+        );
+        assert_eq!(key_id(&[0; 32]).len(), 8);
+    }
+
+    #[test]
     fn it_should_derive_short_stable_key_ids() {
         assert_eq!(key_id(&KEY), key_id(&KEY));
         assert_eq!(key_id(&KEY).len(), 8);

@@ -16,7 +16,6 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{business_ids, has_table, ResealReport};
-use crate::voice::demo_agent;
 
 /// Seals every OpenAI key and webhook secret that is not under the current key again under
 /// it. A secret that does not open is listed in [`ResealReport::failures`] and the rest go on.
@@ -60,7 +59,9 @@ async fn reseal_agent_keys(
             continue;
         };
         let replaces = agent.api_key;
-        if replaces.key_id == vault.current_key_id() || demo_agent::is_placeholder(&replaces) {
+        if replaces.key_id == vault.current_key_id()
+            || infrastructure::vault::is_placeholder(&replaces)
+        {
             report.agent_keys_current += 1;
             continue;
         }

@@ -3,9 +3,10 @@
 //! without an OpenAI key — the one `callassist demo seed` makes — still runs end to end: a
 //! greeting, the caller's turn, a message taken, a goodbye and a hang-up.
 //!
-//! Which business gets it: one whose agent key is the demo placeholder ([`DEMO_KEY_ID`]), which
-//! only `demo seed` writes; the [`Vault`](infrastructure::vault::Vault) names its keys with 8
-//! hex digits, so no real key can carry that id. Every other key goes to OpenAI.
+//! Which business gets it: one whose agent key is the vault's placeholder
+//! ([`PLACEHOLDER_KEY_ID`](infrastructure::vault::PLACEHOLDER_KEY_ID)), which only `demo seed`
+//! writes; the [`Vault`](infrastructure::vault::Vault) names its keys with 8 hex digits, so no
+//! real key can carry that id. Every other key goes to OpenAI.
 //!
 //! The server listens on `127.0.0.1:0` and is started on first use, once per process, on its own
 //! thread with its own runtime (so it outlives no caller's runtime and depends on none). Each
@@ -20,21 +21,12 @@ pub use script::{Script, CALLBACK_NUMBER, CALLER_NAME, CALLER_TRANSCRIPT, GREETI
 use std::fmt::Display;
 use std::sync::OnceLock;
 
-use domain::business::SealedSecret;
 use futures::{future, Sink, SinkExt, Stream, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 use url::Url;
 
-/// The `key_id` of the placeholder agent key `callassist demo seed` stores: "no OpenAI key,
-/// the demo agent answers" (the vault's [`PLACEHOLDER_KEY_ID`](infrastructure::vault::PLACEHOLDER_KEY_ID)).
-pub const DEMO_KEY_ID: &str = infrastructure::vault::PLACEHOLDER_KEY_ID;
 /// The model the demo agent reports, and the one recorded with its sessions.
 pub const MODEL: &str = "demo";
-
-/// Whether `key` is the demo placeholder rather than a sealed OpenAI key.
-pub fn is_placeholder(key: &SealedSecret) -> bool {
-    infrastructure::vault::is_placeholder(key)
-}
 
 /// The demo agent could not be started.
 #[derive(Debug, Clone, thiserror::Error)]

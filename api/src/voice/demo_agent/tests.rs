@@ -2,11 +2,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use base64::Engine;
-use domain::business::SealedSecret;
-use domain::values::BusinessId;
 use futures::{SinkExt, StreamExt};
 use infrastructure::openai::realtime::{self, Interface, ServerEvent};
-use infrastructure::vault::Vault;
 use serde_json::Value;
 
 use super::audio::{self, Tone, FRAME_BYTES, SILENCE};
@@ -67,27 +64,6 @@ fn audio_bytes(events: &[String]) -> usize {
             _ => 0,
         })
         .sum()
-}
-
-#[test]
-fn it_should_only_take_the_demo_placeholder_for_the_demo_agent() {
-    let vault = Vault::new(&[7; 32], []);
-    let sealed = vault
-        .seal(BusinessId(uuid::Uuid::new_v4()), "sk-real")
-        .unwrap();
-    let placeholder = SealedSecret {
-        key_id: DEMO_KEY_ID.into(),
-        ciphertext: String::new(),
-        last_four: "none".into(),
-    };
-
-    assert!(is_placeholder(&placeholder));
-    assert!(!is_placeholder(&sealed));
-    assert!(
-        !(DEMO_KEY_ID.len() == 8 && DEMO_KEY_ID.chars().all(|c| c.is_ascii_hexdigit())),
-        "vault key ids are 8 hex digits: the placeholder must never look like one"
-    );
-    assert_eq!(infrastructure::vault::key_id(&[0; 32]).len(), 8);
 }
 
 #[test]

@@ -97,13 +97,13 @@ pub(super) async fn prepare(
     let Some(agent) = business.agent.clone().filter(|agent| agent.enabled) else {
         return Err(failed(name, "the business has no enabled agent"));
     };
-    if demo_agent::is_placeholder(&agent.api_key) {
+    if infrastructure::vault::is_placeholder(&agent.api_key) {
         let url = demo_agent::url().map_err(|err| failed(name.clone(), &err.to_string()))?;
         tracing::info!(%url, "no OpenAI key is configured (the demo placeholder): the built-in demo agent answers this call");
         return Ok(Prepared {
             business,
             agent,
-            api_key: SecretString::from(demo_agent::DEMO_KEY_ID),
+            api_key: SecretString::from(infrastructure::vault::PLACEHOLDER_KEY_ID),
             demo_agent: Some(url),
             dialled: received.to,
         });
