@@ -31,6 +31,12 @@ SELECT transaction_id::text::bigint AS transaction_id, global_position \
  ORDER BY events.transaction_id DESC, events.global_position DESC \
  LIMIT 1";
 
+const END: &str = "\
+SELECT transaction_id::text::bigint AS transaction_id, global_position \
+  FROM events \
+ ORDER BY events.transaction_id DESC, events.global_position DESC \
+ LIMIT 1";
+
 /// A place in the global stream; readers keep the position of the last event they handled.
 #[derive(
     Debug,
@@ -136,6 +142,16 @@ impl GlobalStream {
     /// The position of the last event a reader can see now, if any.
     pub async fn head(&self) -> Result<Option<Position>, sqlx::Error> {
         let row = sqlx::query(HEAD).fetch_optional(&self.pool).await?;
+        row.map(|row| position_from_row(&row)).transpose()
+    }
+
+    /// The position of the last event committed now, if any: where a reader starts that must
+    /// tell of nothing that happened before it started. Unlike [`GlobalStream::head`] it does
+    /// not stop short of events committed while an older transaction is still open (any
+    /// writing transaction of the database server holds the head back), so none of those is
+    /// read as new. Events of transactions still open then are left behind with the past.
+    pub async fn end(&self) -> Result<Option<Position>, sqlx::Error> {
+        let row = sqlx::query(END).fetch_optional(&self.pool).await?;
         row.map(|row| position_from_row(&row)).transpose()
     }
 }

@@ -95,10 +95,10 @@ pub(super) struct Job {
     pub(super) age: Duration,
 }
 
-/// The checkpoint. The first time the notifier runs on a database it starts at `head` (the
-/// stream's end now), so turning notifications on never texts owners about old calls.
-pub(super) async fn checkpoint(pool: &PgPool, head: Position) -> Result<Position, sqlx::Error> {
-    CHECKPOINT.load_or_start(pool, head).await
+/// The checkpoint. The first time the notifier runs on a database it starts at `end` (the
+/// stream's end now), so turning notifications on never texts owners about earlier calls.
+pub(super) async fn checkpoint(pool: &PgPool, end: Position) -> Result<Position, sqlx::Error> {
+    CHECKPOINT.load_or_start(pool, end).await
 }
 
 /// The happenings among `batch`'s events.

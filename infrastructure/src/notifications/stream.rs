@@ -38,8 +38,8 @@ async fn lead(
     let mut leader =
         leadership::take_the_lead(pool, LOCK_KEY, "owner notifier", STANDBY_RETRY).await?;
     let stream = GlobalStream::new(pool.clone()).with_privacy(stores.privacy.clone());
-    let head = stream.head().await?.unwrap_or(Position::START);
-    let mut checkpoint = queue::checkpoint(pool, head).await?;
+    let end = stream.end().await?.unwrap_or(Position::START);
+    let mut checkpoint = queue::checkpoint(pool, end).await?;
     tracing::info!(
         global_position = checkpoint.global_position,
         "notifying owners from the checkpoint"

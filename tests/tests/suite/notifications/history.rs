@@ -7,7 +7,7 @@ use std::sync::Arc;
 use domain::call::IncomingCall;
 use domain::routing::{Route, RouteReason};
 use domain::values::{BusinessId, CallSid, CallerId, E164};
-use infrastructure::event_store::{AppendSignal, Stores};
+use infrastructure::event_store::{AppendSignal, GlobalStream, Stores};
 use infrastructure::twilio::rest::TwilioClient;
 use support::{new_call_sid, seed, SeedBusiness, TestDatabase};
 
@@ -97,4 +97,53 @@ async fn it_should_tell_of_what_happens_after_it_started_and_nothing_before() {
     assert_ne!(before, after);
     first.abort();
     second.abort();
+}
+
+/// Any writing transaction still open on the database server holds back where readers can
+/// read up to; the notifier must still start after every call committed before it started.
+#[tokio::test]
+async fn it_should_start_after_the_calls_before_it_while_an_older_transaction_is_open() {
+    let db = TestDatabase::fresh().await;
+    let twilio = MockServer::start().await;
+    twilio_accepts(&twilio).await;
+    let stores = Arc::new(
+        Stores::new(&db.pool, AppendSignal::new()).with_privacy(support::personal_data(&db.pool)),
+    );
+    let seeded = seed(&stores, SeedBusiness::default()).await;
+    let mut open = db.pool.begin().await.unwrap();
+    sqlx::query("SELECT pg_current_xact_id()")
+        .execute(&mut *open)
+        .await
+        .unwrap();
+    let before = message_call(&stores, seeded.business_id, &seeded.number).await;
+    let head = GlobalStream::new(db.pool.clone()).head().await.unwrap();
+    let end = GlobalStream::new(db.pool.clone()).end().await.unwrap();
+    assert!(
+        head < end,
+        "the open transaction holds the readable head back"
+    );
+
+    let notifier = tokio::spawn(notifier(&db, stores.clone(), &twilio).run());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    open.rollback().await.unwrap();
+    let after = message_call(&stores, seeded.business_id, &seeded.number).await;
+
+    let start = Instant::now();
+    while texts(&twilio).await.is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "no text for the new call"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let notified: Vec<String> = sqlx::query_scalar(
+        "SELECT aggregate_id FROM events WHERE event_type = 'OwnerNotified' ORDER BY global_position",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(notified, vec![after.clone()], "not {before}");
+    assert_eq!(texts(&twilio).await.len(), 1);
+    notifier.abort();
 }
