@@ -59,6 +59,30 @@ fn notifier(db: &TestDatabase, stores: Arc<Stores>, twilio: &MockServer) -> Noti
         .with_policy(fast())
 }
 
+/// The texts sent, once the first has come and a while has passed for any more.
+async fn texts_once_the_first_came(twilio: &MockServer) -> Vec<Vec<(String, String)>> {
+    let start = Instant::now();
+    while texts(twilio).await.is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "no text for the new call"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    texts(twilio).await
+}
+
+/// The calls an owner was notified of, in stream order.
+async fn notified_calls(db: &TestDatabase) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT aggregate_id FROM events WHERE event_type = 'OwnerNotified' ORDER BY global_position",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap()
+}
+
 #[tokio::test]
 async fn it_should_tell_of_what_happens_after_it_started_and_nothing_before() {
     let db = TestDatabase::fresh().await;
@@ -76,23 +100,9 @@ async fn it_should_tell_of_what_happens_after_it_started_and_nothing_before() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let after = message_call(&stores, seeded.business_id, &seeded.number).await;
 
-    let start = Instant::now();
-    while texts(&twilio).await.is_empty() {
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "no text for the new call"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(800)).await;
-    let texts = texts(&twilio).await;
+    let texts = texts_once_the_first_came(&twilio).await;
     assert_eq!(texts.len(), 1, "the new call, once: {texts:?}");
-    let notified: Vec<String> = sqlx::query_scalar(
-        "SELECT aggregate_id FROM events WHERE event_type = 'OwnerNotified' ORDER BY global_position",
-    )
-    .fetch_all(&db.pool)
-    .await
-    .unwrap();
+    let notified = notified_calls(&db).await;
     assert_eq!(notified, vec![after.clone()]);
     assert_ne!(before, after);
     first.abort();
@@ -128,22 +138,9 @@ async fn it_should_start_after_the_calls_before_it_while_an_older_transaction_is
     open.rollback().await.unwrap();
     let after = message_call(&stores, seeded.business_id, &seeded.number).await;
 
-    let start = Instant::now();
-    while texts(&twilio).await.is_empty() {
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "no text for the new call"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(800)).await;
-    let notified: Vec<String> = sqlx::query_scalar(
-        "SELECT aggregate_id FROM events WHERE event_type = 'OwnerNotified' ORDER BY global_position",
-    )
-    .fetch_all(&db.pool)
-    .await
-    .unwrap();
+    let texts = texts_once_the_first_came(&twilio).await;
+    let notified = notified_calls(&db).await;
     assert_eq!(notified, vec![after.clone()], "not {before}");
-    assert_eq!(texts(&twilio).await.len(), 1);
+    assert_eq!(texts.len(), 1);
     notifier.abort();
 }
