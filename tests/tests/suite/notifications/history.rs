@@ -9,7 +9,7 @@ use domain::routing::{Route, RouteReason};
 use domain::values::{BusinessId, CallSid, CallerId, E164};
 use infrastructure::event_store::{AppendSignal, GlobalStream, Stores};
 use infrastructure::twilio::rest::TwilioClient;
-use support::{new_call_sid, seed, SeedBusiness, TestDatabase};
+use support::{new_call_sid, seed, SeedBusiness, Seeded, TestDatabase};
 
 use super::*;
 
@@ -59,6 +59,18 @@ fn notifier(db: &TestDatabase, stores: Arc<Stores>, twilio: &MockServer) -> Noti
         .with_policy(fast())
 }
 
+/// A fresh database with one business, and a Twilio that accepts every text.
+async fn with_a_business() -> (TestDatabase, MockServer, Arc<Stores>, Seeded) {
+    let db = TestDatabase::fresh().await;
+    let twilio = MockServer::start().await;
+    twilio_accepts(&twilio).await;
+    let stores = Arc::new(
+        Stores::new(&db.pool, AppendSignal::new()).with_privacy(support::personal_data(&db.pool)),
+    );
+    let seeded = seed(&stores, SeedBusiness::default()).await;
+    (db, twilio, stores, seeded)
+}
+
 /// The texts sent, once the first has come and a while has passed for any more.
 async fn texts_once_the_first_came(twilio: &MockServer) -> Vec<Vec<(String, String)>> {
     let start = Instant::now();
@@ -85,13 +97,7 @@ async fn notified_calls(db: &TestDatabase) -> Vec<String> {
 
 #[tokio::test]
 async fn it_should_tell_of_what_happens_after_it_started_and_nothing_before() {
-    let db = TestDatabase::fresh().await;
-    let twilio = MockServer::start().await;
-    twilio_accepts(&twilio).await;
-    let stores = Arc::new(
-        Stores::new(&db.pool, AppendSignal::new()).with_privacy(support::personal_data(&db.pool)),
-    );
-    let seeded = seed(&stores, SeedBusiness::default()).await;
+    let (db, twilio, stores, seeded) = with_a_business().await;
     let before = message_call(&stores, seeded.business_id, &seeded.number).await;
 
     // Two nodes start notifying.
@@ -113,13 +119,7 @@ async fn it_should_tell_of_what_happens_after_it_started_and_nothing_before() {
 /// read up to; the notifier must still start after every call committed before it started.
 #[tokio::test]
 async fn it_should_start_after_the_calls_before_it_while_an_older_transaction_is_open() {
-    let db = TestDatabase::fresh().await;
-    let twilio = MockServer::start().await;
-    twilio_accepts(&twilio).await;
-    let stores = Arc::new(
-        Stores::new(&db.pool, AppendSignal::new()).with_privacy(support::personal_data(&db.pool)),
-    );
-    let seeded = seed(&stores, SeedBusiness::default()).await;
+    let (db, twilio, stores, seeded) = with_a_business().await;
     let mut open = db.pool.begin().await.unwrap();
     sqlx::query("SELECT pg_current_xact_id()")
         .execute(&mut *open)
