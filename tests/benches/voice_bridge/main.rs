@@ -24,7 +24,8 @@
 //! Run: `DATABASE_URL=postgres://… cargo bench -p callassist-tests --bench voice_bridge` after
 //! `cargo build --release -p callassist-api --bin callassist`, or `./scripts/bench`, which does
 //! both. `VOICE_BENCH_CALLS` (default `100,200,500`), `VOICE_BENCH_SECS` (measured seconds per
-//! run, default 20), `VOICE_BENCH_ROUNDS` (default 2), `CALLASSIST_BIN` (the binary to run).
+//! run, default 20), `VOICE_BENCH_ROUNDS` (default 2), `CALLASSIST_BIN` (the binary to run),
+//! `VOICE_BENCH_RELAY_WRAPPER` (a program to start the relay through, e.g. under a profiler).
 //! Needs about 2 open files per call in this process and in the server: raise `ulimit -n`
 //! when it says so.
 

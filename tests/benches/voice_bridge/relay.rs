@@ -16,12 +16,22 @@ use crate::process::Child;
 /// The environment variable that makes this binary the relay.
 pub const ROLE_VAR: &str = "VOICE_BENCH_ROLE";
 const UPSTREAM_VAR: &str = "VOICE_BENCH_UPSTREAM";
+/// A program to start the relay through (`valgrind`, say), given the relay's command line.
+const WRAPPER_VAR: &str = "VOICE_BENCH_RELAY_WRAPPER";
 const READY: &str = "relay listening on ";
 
 /// Starts the relay process in front of `upstream` (the fake agent's URL); returns it and the
 /// `ws://` URL callers connect to.
 pub fn spawn(upstream: &str) -> anyhow::Result<(Child, String)> {
-    let mut command = Command::new(std::env::current_exe()?);
+    // A wrapper (a profiler, say) gets the relay's command line as its arguments.
+    let mut command = match std::env::var(WRAPPER_VAR) {
+        Ok(wrapper) => {
+            let mut command = Command::new(wrapper);
+            command.arg(std::env::current_exe()?);
+            command
+        }
+        Err(_) => Command::new(std::env::current_exe()?),
+    };
     command
         .env(ROLE_VAR, "relay")
         .env(UPSTREAM_VAR, upstream)
