@@ -23,14 +23,14 @@ const READY: &str = "relay listening on ";
 /// Starts the relay process in front of `upstream` (the fake agent's URL); returns it and the
 /// `ws://` URL callers connect to.
 pub fn spawn(upstream: &str) -> anyhow::Result<(Child, String)> {
-    // A wrapper (a profiler, say) gets the relay's command line as its arguments.
-    let mut command = match std::env::var(WRAPPER_VAR) {
-        Ok(wrapper) => {
+    let relay = std::env::current_exe()?;
+    let mut command = match std::env::var_os(WRAPPER_VAR) {
+        Some(wrapper) => {
             let mut command = Command::new(wrapper);
-            command.arg(std::env::current_exe()?);
+            command.arg(relay);
             command
         }
-        Err(_) => Command::new(std::env::current_exe()?),
+        None => Command::new(relay),
     };
     command
         .env(ROLE_VAR, "relay")
