@@ -116,6 +116,16 @@ fn verdict(met: bool) -> &'static str {
     }
 }
 
+/// Said after a verdict when the pass-through relay of the same run missed the goal too: then
+/// the machine, not the bridge, is what a reader has to look at first.
+fn relay_too(relay_met: bool) -> &'static str {
+    if relay_met {
+        ""
+    } else {
+        " (the relay alone misses it too, on this machine)"
+    }
+}
+
 pub fn header(window: Duration, rounds: usize, binary: &std::path::Path) {
     let model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -264,11 +274,12 @@ pub fn summary(results: &[(usize, RunResult)]) -> bool {
                 .unwrap_or_default();
             println!(
                 "latency: p99 at {LATENCY_GOAL_CALLS} calls, worse direction of the worse run: {} ms through the bridge \
-                 (the relay: {} ms) — goal under {} ms: {}",
+                 (the relay: {} ms) — goal under {} ms: {}{}",
                 ms(worst),
                 ms(relay_worst),
                 ms(LATENCY_GOAL),
-                verdict(worst < LATENCY_GOAL)
+                verdict(worst < LATENCY_GOAL),
+                relay_too(relay_worst < LATENCY_GOAL)
             );
         }
         None => println!("latency: {LATENCY_GOAL_CALLS} calls were not run; goal not measured"),
@@ -290,8 +301,9 @@ pub fn summary(results: &[(usize, RunResult)]) -> bool {
             .fold(0.0, f64::max);
         println!(
             "CPU at {calls} calls, worse run: {worst:.3} ms per call-second (the relay's worse run: \
-             {relay_worst:.3} ms) — goal at most {CPU_GOAL_MS} ms: {}",
-            verdict(worst <= CPU_GOAL_MS)
+             {relay_worst:.3} ms) — goal at most {CPU_GOAL_MS} ms: {}{}",
+            verdict(worst <= CPU_GOAL_MS),
+            relay_too(relay_worst <= CPU_GOAL_MS)
         );
     }
     let clean = results.iter().all(|(_, r)| r.clean());
