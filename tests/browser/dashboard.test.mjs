@@ -5,7 +5,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  ADMIN, BASE_URL, callSidOf, launch, logIn, newPage, register, screenshot, simulateCall, uniqueEmail,
+  ADMIN, BASE_URL, callSidOf, holdPage, launch, logIn, newPage, register, screenshot, simulateCall, uniqueEmail,
 } from "./support.mjs";
 import { SUMMARY } from "./fake-openai.mjs";
 
@@ -141,6 +141,36 @@ test("with availability off, the next simulated call goes to the AI agent; its t
   }
   await screenshot(owner, "call");
   state.aiCall = sid;
+});
+
+test("a row catches up with a whole call whose events a busy tab received at once", async () => {
+  assert.ok(state.aiCall, "the AI call was made");
+  await owner.goto(`${BASE_URL}/dashboard`);
+  await owner.locator("#calls-panel").waitFor();
+  await new Promise((resolve) => setTimeout(resolve, 500)); // the stream connects
+
+  const page = await holdPage(owner);
+  let sid;
+  try {
+    sid = callSidOf(await simulateCall({ to: SPARE_NUMBER, owner: "no-answer" }));
+    // Until the last change (the summary) is written and the stream has had time to send it.
+    const summaryInHtml = SUMMARY.split(/['"&<>]/)[0]; // the part the page need not escape
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const call = await owner.context().request.get(`${BASE_URL}/dashboard/calls/${sid}`);
+      if ((await call.text()).includes(summaryInHtml)) break;
+      assert.ok(Date.now() < deadline, `the call was summarised (its page answered ${call.status()})`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+  } finally {
+    await page.release();
+  }
+
+  // The row comes in with the call under way; only the changes queued behind it finish it.
+  await owner.locator(`#call-${sid}[data-status="completed"]`).waitFor({ timeout: 5_000 });
+  assert.equal(await owner.locator(`#call-${sid}`).getAttribute("data-route"), "ai");
+  assert.match(await owner.locator(`#call-${sid} .summary`).textContent(), /\S/);
 });
 
 test("another owner cannot open that call by its URL", async () => {

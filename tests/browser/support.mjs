@@ -2,6 +2,7 @@
 // signing in, running the simulator, and screenshots for the README.
 import { execFile } from "node:child_process";
 import { mkdirSync } from "node:fs";
+import { createServer } from "node:http";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { chromium } from "playwright-core";
@@ -57,6 +58,39 @@ export async function logIn(page, { email, password = PASSWORD }) {
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Log in" }).click();
   await page.waitForURL((url) => !url.pathname.startsWith("/account/login"));
+}
+
+/**
+ * Holds the page's main thread in a synchronous request until `release()`: meanwhile its
+ * streams' events queue up, and are then handled one right behind the other, as in a tab that
+ * was busy.
+ */
+export async function holdPage(page) {
+  let release;
+  const released = new Promise((resolve) => { release = resolve; });
+  let arrived;
+  const reached = new Promise((resolve) => { arrived = resolve; });
+  const server = createServer(async (_request, response) => {
+    arrived();
+    await released;
+    response.writeHead(204, { "Access-Control-Allow-Origin": "*" });
+    response.end();
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${server.address().port}/`;
+  const held = page.evaluate((gate) => {
+    const request = new XMLHttpRequest();
+    request.open("GET", gate, false); // synchronous: nothing else runs on the page meanwhile
+    request.send();
+  }, url);
+  await reached;
+  return {
+    async release() {
+      release();
+      await held;
+      server.close();
+    },
+  };
 }
 
 /** `callassist simulate call` against the server (it plays Twilio); returns its output. */

@@ -70,6 +70,8 @@ pub(super) struct RowTemplate<'a> {
     pub row: &'a RowView,
     /// Whether the table has a business column.
     pub show_business: bool,
+    /// Whether the call came in while the page was open (its row is lit up for a moment).
+    pub arrived: bool,
 }
 
 /// The route's key and words: where the call was last routed, or why it was turned away.

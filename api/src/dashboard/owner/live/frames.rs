@@ -8,6 +8,11 @@
 //!   simply not listened for (no out-of-band swap without a target, no error);
 //! - `message-taken`: a toast, swapped out of band into `#toasts`.
 //!
+//! Both row swaps settle at once (`settle:0ms`): htmx registers a swapped-in row's listener
+//! only when the swap settles, so with its default 20 ms delay a change that came right behind
+//! the row (a short call, or a busy tab whose events queued up) found no listener and was
+//! lost, and the row stayed stale.
+//!
 //! Every event carries the stream position it was read up to as its `id`, so the browser's
 //! reconnection (`Last-Event-ID`) resumes after it.
 
@@ -92,15 +97,16 @@ pub(super) fn render(
         .iter()
         .filter(|call| !new.iter().any(|n| n.call_sid == call.call_sid));
     let mut frames = Vec::new();
-    for (name, call) in new
+    for (name, call, arrived) in new
         .iter()
-        .map(|call| ("new-call".to_owned(), *call))
-        .chain(changed.map(|call| (format!("call-{}", call.call_sid), call)))
+        .map(|call| ("new-call".to_owned(), *call, true))
+        .chain(changed.map(|call| (format!("call-{}", call.call_sid), call, false)))
     {
         let row = RowView::of(call, visible);
         match (RowTemplate {
             row: &row,
             show_business,
+            arrived,
         })
         .render()
         {
