@@ -163,13 +163,18 @@ async fn it_should_stream_the_row_of_a_new_call_and_then_its_changes() {
         .until_holding(&format!("call-{sid}"), r#"data-status="completed""#)
         .await;
 
-    let row = format!(r#"<tr id="call-{sid}" data-route="owner" data-status="ringing""#);
+    // A new row is lit up; its changes replace it and settle at once, so that a change right
+    // behind it finds its listener (src/dashboard/owner/live/frames.rs).
+    let row =
+        format!(r#"<tr id="call-{sid}" class="arrived" data-route="owner" data-status="ringing""#);
     assert!(new.data.starts_with(&row), "{}", new.data);
-    assert!(new
-        .data
-        .contains(&format!(r#"sse-swap="call-{sid}" hx-swap="outerHTML""#)));
+    assert!(new.data.contains(&format!(
+        r#"sse-swap="call-{sid}" hx-swap="outerHTML settle:0ms""#
+    )));
     assert!(!new.id.is_empty(), "every event says where to resume");
-    assert!(routed.data.starts_with(&format!(r#"<tr id="call-{sid}""#)));
+    assert!(routed
+        .data
+        .starts_with(&format!(r#"<tr id="call-{sid}" data-route="ai""#)));
     assert!(ended.data.contains(">0:42<"), "{}", ended.data);
 }
 
