@@ -83,7 +83,16 @@ export async function holdPage(page) {
     request.open("GET", gate, false); // synchronous: nothing else runs on the page meanwhile
     request.send();
   }, url);
-  await reached;
+  const gaveUp = held.then(
+    () => { throw new Error("the page's request came back before it was released"); },
+    (err) => { throw new Error(`the page could not be held: ${err.message}`); },
+  );
+  try {
+    await Promise.race([reached, gaveUp]);
+  } catch (err) {
+    server.close();
+    throw err;
+  }
   return {
     async release() {
       release();
