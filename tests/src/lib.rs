@@ -73,12 +73,14 @@ impl TestDatabase {
             .expect("cannot open a second pool")
     }
 
-    /// Drops the database, disconnecting everyone (simulates losing it).
-    pub async fn drop_now(&self) {
+    /// Loses the database: it refuses connections from now on and the open ones are ended, as
+    /// if it were gone. Not a `DROP DATABASE`, which would hold back the gap-safe readers of
+    /// every other test on the server while it waits for a checkpoint ([`db::ScratchDatabase::shut_out`]).
+    pub async fn lose(&self) {
         self.scratch
-            .drop_now()
+            .shut_out()
             .await
-            .expect("cannot drop the test database");
+            .expect("cannot shut the test database out");
     }
 }
 

@@ -299,7 +299,7 @@ async fn it_should_refuse_to_change_or_delete_a_stored_event() {
 async fn it_should_report_the_store_unavailable_when_the_database_is_gone() {
     let db = TestDatabase::fresh().await;
     let store = cached_businesses(&db.pool);
-    db.drop_now().await;
+    db.lose().await;
     let id = BusinessId(Uuid::new_v4());
 
     let outcome = store

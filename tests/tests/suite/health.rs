@@ -41,7 +41,7 @@ async fn it_should_be_ready_while_the_database_answers() {
 #[tokio::test]
 async fn it_should_report_unavailable_when_the_database_is_gone() {
     let app = TestApp::spawn().await;
-    app.db.drop_now().await;
+    app.db.lose().await;
 
     let response = app.get("/health/ready").await;
 

@@ -731,7 +731,7 @@ async fn it_should_ring_the_owner_from_memory_when_the_event_store_hangs() {
 async fn it_should_apologise_rather_than_fail_when_the_database_is_gone_and_nothing_is_known() {
     let app = TestApp::spawn_with(&[("WEBHOOK_STORE_TIMEOUT_MS", "500")]).await;
     let seeded = seed(&app.stores(), SeedBusiness::default()).await;
-    app.db.drop_now().await;
+    app.db.lose().await;
 
     let body = twiml(
         app.post_twilio(
