@@ -126,20 +126,10 @@ impl ScratchDatabase {
     /// Creates `<prefix><uuid>` on the server `server_url` points at (connecting to its
     /// `postgres` database to do so). It is empty: migrate it with [`connect_and_migrate`].
     pub async fn create(server_url: &str, prefix: &str) -> Result<Self, DbError> {
-        use sqlx::{ConnectOptions, Connection};
+        use sqlx::ConnectOptions;
         let server: PgConnectOptions = server_url.parse().map_err(DbError::BadUrl)?;
-        let admin_options = server.clone().database("postgres");
-        let unreachable = |source| DbError::Unreachable {
-            target: describe(&admin_options),
-            source,
-        };
         let name = format!("{prefix}{}", uuid::Uuid::new_v4().simple());
-        let mut admin = admin_options.connect().await.map_err(unreachable)?;
-        sqlx::query(&format!(r#"CREATE DATABASE "{name}""#))
-            .execute(&mut admin)
-            .await
-            .map_err(unreachable)?;
-        admin.close().await.map_err(unreachable)?;
+        on_server(&server, &[format!(r#"CREATE DATABASE "{name}""#)]).await?;
         let url = server.clone().database(&name).to_url_lossy().to_string();
         Ok(Self { name, url, server })
     }
@@ -150,48 +140,51 @@ impl ScratchDatabase {
     /// holds back every gap-safe reader of the whole server, the ids being server-wide), this
     /// commits at once. A shut-out database is dropped like any other.
     pub async fn shut_out(&self) -> Result<(), DbError> {
-        use sqlx::{ConnectOptions, Connection};
-        let admin_options = self.server.clone().database("postgres");
-        let unreachable = |source| DbError::Unreachable {
-            target: describe(&admin_options),
-            source,
-        };
-        let mut admin = admin_options.connect().await.map_err(unreachable)?;
-        sqlx::query(&format!(
-            r#"ALTER DATABASE "{}" WITH ALLOW_CONNECTIONS false"#,
-            self.name
-        ))
-        .execute(&mut admin)
-        .await
-        .map_err(unreachable)?;
-        sqlx::query(
-            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = $1",
+        on_server(
+            &self.server,
+            &[
+                format!(
+                    r#"ALTER DATABASE "{}" WITH ALLOW_CONNECTIONS false"#,
+                    self.name
+                ),
+                format!(
+                    "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity \
+                     WHERE datname = '{}'",
+                    self.name
+                ),
+            ],
         )
-        .bind(&self.name)
-        .execute(&mut admin)
         .await
-        .map_err(unreachable)?;
-        admin.close().await.map_err(unreachable)?;
-        Ok(())
     }
 
     /// Drops it, disconnecting whoever is still connected.
     pub async fn drop_now(&self) -> Result<(), DbError> {
-        use sqlx::{ConnectOptions, Connection};
-        let admin_options = self.server.clone().database("postgres");
-        let unreachable = |source| DbError::Unreachable {
-            target: describe(&admin_options),
-            source,
-        };
-        let mut admin = admin_options.connect().await.map_err(unreachable)?;
-        sqlx::query(&format!(
-            r#"DROP DATABASE IF EXISTS "{}" WITH (FORCE)"#,
-            self.name
-        ))
-        .execute(&mut admin)
+        on_server(
+            &self.server,
+            &[format!(
+                r#"DROP DATABASE IF EXISTS "{}" WITH (FORCE)"#,
+                self.name
+            )],
+        )
         .await
-        .map_err(unreachable)?;
-        admin.close().await.map_err(unreachable)?;
-        Ok(())
     }
+}
+
+/// Runs `statements` in turn on the `postgres` database of `server`. They name scratch
+/// databases, whose names are ours (a prefix and a UUID), so they are written in, not bound.
+async fn on_server(server: &PgConnectOptions, statements: &[String]) -> Result<(), DbError> {
+    use sqlx::{ConnectOptions, Connection};
+    let admin_options = server.clone().database("postgres");
+    let unreachable = |source| DbError::Unreachable {
+        target: describe(&admin_options),
+        source,
+    };
+    let mut admin = admin_options.connect().await.map_err(unreachable)?;
+    for statement in statements {
+        sqlx::query(statement)
+            .execute(&mut admin)
+            .await
+            .map_err(unreachable)?;
+    }
+    admin.close().await.map_err(unreachable)
 }
